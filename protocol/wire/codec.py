@@ -1,0 +1,189 @@
+"""Text frames <-> typed events, in the GA dialect or the beta one.
+
+GA is canonical: every typed event is GA. The beta dialect (Azure and compatible proxies) is a
+translation of the JSON objects at this edge only (``beta.py``), so nothing above the codec
+ever sees a beta name or shape.
+
+``decode_*`` never lets anything but ``RemoteProtocolError`` escape, whatever the bytes: the
+peer's mistakes must not crash the caller. ``encode_*`` raises ``LocalProtocolError`` for an
+event the caller built wrongly (a field of the wrong type).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Literal, TypeAlias
+
+from ..errors import LocalProtocolError, RemoteProtocolError
+from . import beta
+from ._schema import Codec, compile_codec
+from .client_events import CLIENT_EVENT_CLASSES, ClientEvent, ClientEventBase
+from .server_events import (
+    SERVER_EVENT_CLASSES,
+    ErrorDetail,
+    ServerEvent,
+    ServerEventBase,
+    UnknownServerEvent,
+)
+
+__all__ = [
+    "Dialect",
+    "client_event_to_json",
+    "decode_client_event",
+    "decode_server_event",
+    "encode_client_event",
+    "encode_server_event",
+    "parse_json_object",
+    "server_event_to_json",
+]
+
+Dialect: TypeAlias = Literal["ga", "beta"]
+
+compile_codec(ErrorDetail, "error.error")
+_SERVER: dict[str, Codec] = {
+    cls.type: compile_codec(cls, cls.type, header={"type": cls.type})
+    for cls in SERVER_EVENT_CLASSES
+}
+_CLIENT: dict[str, Codec] = {
+    cls.type: compile_codec(cls, cls.type, header={"type": cls.type})
+    for cls in CLIENT_EVENT_CLASSES
+}
+_SERVER_BY_CLASS: dict[type, Codec] = {c.cls: c for c in _SERVER.values()}
+_CLIENT_BY_CLASS: dict[type, Codec] = {c.cls: c for c in _CLIENT.values()}
+
+_loads = json.JSONDecoder().decode
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def parse_json_object(data: str | bytes) -> dict[str, Any]:
+    """Parse one frame into a JSON object with a string ``type``, or raise RemoteProtocolError."""
+    try:
+        text = data if isinstance(data, str) else bytes(data).decode("utf-8")
+        obj = _loads(text)
+    except (ValueError, RecursionError, TypeError) as exc:
+        # ValueError covers JSONDecodeError, UnicodeDecodeError and over-long integers.
+        raise RemoteProtocolError(f"malformed frame: {_brief(exc)}") from None
+    if type(obj) is not dict:
+        raise RemoteProtocolError(f"malformed frame: expected a JSON object, got {_kind(obj)}")
+    if type(obj.get("type")) is not str:
+        raise RemoteProtocolError("malformed frame: the event has no string 'type'", field="type")
+    return obj
+
+
+def decode_server_event(data: str | bytes, *, dialect: Dialect = "ga") -> ServerEvent:
+    """Decode one text frame from the server into a typed event.
+
+    An unknown ``type`` gives ``UnknownServerEvent`` (never an error). Malformed JSON, a
+    missing required field or a wrong field type raises ``RemoteProtocolError`` naming the
+    event type and the field; no other exception escapes.
+    """
+    obj = parse_json_object(data)
+    if dialect == "beta":
+        obj = _translate(beta.server_event_to_ga, obj)
+    elif dialect != "ga":
+        raise LocalProtocolError(f"unknown dialect {dialect!r}; expected 'ga' or 'beta'")
+    return _decode(_SERVER, obj)  # type: ignore[no-any-return]
+
+
+def decode_client_event(data: str | bytes, *, dialect: Dialect = "ga") -> ClientEvent:
+    """Decode one text frame from a client (the fake server's side of the codec).
+
+    Client events have no forward-compatibility escape: an unknown type is a
+    ``RemoteProtocolError``, as the real server answers it with an error event.
+    """
+    obj = parse_json_object(data)
+    if dialect == "beta":
+        obj = _translate(beta.client_event_to_ga, obj)
+    elif dialect != "ga":
+        raise LocalProtocolError(f"unknown dialect {dialect!r}; expected 'ga' or 'beta'")
+    codec = _CLIENT.get(obj["type"])
+    if codec is None:
+        raise RemoteProtocolError(
+            f"unknown client event type {obj['type']!r}",
+            event_type=obj["type"],
+            field="type",
+        )
+    return codec.decode(obj)  # type: ignore[no-any-return]
+
+
+def encode_client_event(event: ClientEvent | Mapping[str, Any], *, dialect: Dialect = "ga") -> str:
+    """Encode a client event (or a raw JSON object, for ``send_raw_event``) as a text frame."""
+    return _dumps(client_event_to_json(event, dialect=dialect))
+
+
+def encode_server_event(event: ServerEvent | Mapping[str, Any], *, dialect: Dialect = "ga") -> str:
+    """Encode a server event as a text frame (used by the fake server)."""
+    return _dumps(server_event_to_json(event, dialect=dialect))
+
+
+def client_event_to_json(
+    event: ClientEvent | Mapping[str, Any], *, dialect: Dialect = "ga"
+) -> dict[str, Any]:
+    """The JSON object of a client event, before serialisation."""
+    obj = _to_json(_CLIENT_BY_CLASS, event, ClientEventBase)
+    if dialect == "beta":
+        return beta.client_event_to_beta(obj)
+    if dialect != "ga":
+        raise LocalProtocolError(f"unknown dialect {dialect!r}; expected 'ga' or 'beta'")
+    return obj
+
+
+def server_event_to_json(
+    event: ServerEvent | Mapping[str, Any], *, dialect: Dialect = "ga"
+) -> dict[str, Any]:
+    """The JSON object of a server event, before serialisation."""
+    if isinstance(event, UnknownServerEvent):
+        obj = dict(event.raw)
+    else:
+        obj = _to_json(_SERVER_BY_CLASS, event, ServerEventBase)
+    if dialect == "beta":
+        return beta.server_event_to_beta(obj)
+    if dialect != "ga":
+        raise LocalProtocolError(f"unknown dialect {dialect!r}; expected 'ga' or 'beta'")
+    return obj
+
+
+def _to_json(codecs: dict[type, Codec], event: Any, base: type) -> dict[str, Any]:
+    codec = codecs.get(type(event))
+    if codec is not None:
+        return codec.encode(event)
+    if isinstance(event, Mapping):
+        if not isinstance(event.get("type"), str):
+            raise LocalProtocolError("a raw event needs a string 'type'")
+        return dict(event)
+    raise LocalProtocolError(
+        f"cannot encode {type(event).__name__}: not a {base.__name__} or a mapping"
+    )
+
+
+def _decode(codecs: dict[str, Codec], obj: dict[str, Any]) -> Any:
+    codec = codecs.get(obj["type"])
+    if codec is None:
+        return UnknownServerEvent(type=obj["type"], raw=obj)
+    return codec.decode(obj)
+
+
+def _translate(translator: Any, obj: dict[str, Any]) -> dict[str, Any]:
+    """Run a dialect translator on peer data; its surprises are the peer's protocol errors."""
+    try:
+        result: dict[str, Any] = translator(obj)
+    except RemoteProtocolError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise RemoteProtocolError(
+            f"{obj['type']}: cannot translate from the beta dialect: {_brief(exc)}",
+            event_type=obj["type"],
+        ) from None
+    return result
+
+
+def _brief(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+def _kind(value: Any) -> str:
+    return {list: "an array", str: "a string", int: "a number", float: "a number"}.get(
+        type(value), "null" if value is None else type(value).__name__
+    )
