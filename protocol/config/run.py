@@ -1,0 +1,185 @@
+"""``RunConfig`` (how the Session behaves) and ``ModelConfig`` (how the transport connects).
+
+``ModelConfig`` holds the API key but never shows it: its ``repr`` says ``api_key=<set>`` or
+``<callable>``, and secret-looking headers are masked, so a config printed in a log or a
+traceback leaks nothing. A callable key is only held here; the transport calls it when it
+connects, since the core calls no user code.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Literal, TypeAlias
+
+import attrs
+
+from ..errors import LocalProtocolError
+from .settings import SessionModelSettings, TracingSetting
+from .values import (
+    UNSET,
+    GuardrailsSettings,
+    Validator,
+    boolean,
+    fail,
+    nonempty_str,
+    one_of,
+    optional,
+    positive_int,
+)
+
+__all__ = ["Dialect", "ModelConfig", "RunConfig"]
+
+Dialect: TypeAlias = Literal["ga", "beta"]
+
+
+def _instance_of(kind: type) -> Validator:
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, kind):
+            fail(instance, attribute, f"a {kind.__name__}", value)
+
+    return check
+
+
+def _to_tuple(value: Iterable[Any]) -> tuple[Any, ...]:
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise LocalProtocolError(f"RunConfig.output_guardrails must be a sequence, got {value!r}")
+    return tuple(value)
+
+
+def _check_timeout(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        fail(instance, attribute, "a number of seconds > 0, or None (no timeout)", value)
+
+
+@attrs.frozen(kw_only=True)
+class RunConfig:
+    """How a Session runs an agent; the Elixir SDK's ``Codex.Realtime.Config.RunConfig``."""
+
+    model_settings: SessionModelSettings = attrs.field(
+        factory=SessionModelSettings, validator=_instance_of(SessionModelSettings)
+    )
+    """Set fields override the agent's (instructions, voice, ...) in every session.update."""
+
+    output_guardrails: tuple[Any, ...] = attrs.field(default=(), converter=_to_tuple)
+    """Guardrails run on the assistant's output, in addition to the agent's own."""
+
+    guardrails_settings: GuardrailsSettings = attrs.field(
+        factory=GuardrailsSettings, validator=_instance_of(GuardrailsSettings)
+    )
+    tracing_disabled: bool = attrs.field(default=False, validator=boolean)
+    """True sends ``tracing: null`` whatever ``model_settings.tracing`` says."""
+
+    tool_timeout_s: float | None = attrs.field(default=30.0, validator=_check_timeout)
+    """Timeout of a tool call for tools without their own; ``None`` waits forever."""
+
+    max_pending_app_inputs: int = attrs.field(default=256, validator=positive_int)
+    """Bound of the application inputs (messages, audio chunks, raw events) queued while the
+    session is not ready yet; one more is refused with ``LocalProtocolError`` rather than
+    growing memory without limit."""
+
+    async_tool_calls: bool = attrs.field(default=True, validator=boolean)
+    """True lets the model's turn go on while a tool runs; False holds events until it ends."""
+
+    @property
+    def effective_tracing(self) -> TracingSetting:
+        """The tracing to request at session start: ``None`` if disabled, else the setting,
+        ``"auto"`` when the settings leave it unset (the library's default)."""
+        if self.tracing_disabled:
+            return None
+        tracing = self.model_settings.tracing
+        return "auto" if tracing is UNSET else tracing
+
+
+_SECRET_HEADER_PARTS = ("authorization", "api-key", "apikey", "secret", "token", "cookie")
+
+
+def _is_secret_header(name: str) -> bool:
+    lowered = name.lower()
+    return any(part in lowered for part in _SECRET_HEADER_PARTS)
+
+
+def _to_headers(value: Mapping[str, str]) -> Mapping[str, str]:
+    if not isinstance(value, Mapping):
+        raise LocalProtocolError(
+            f"ModelConfig.headers must be a mapping of str to str, got {type(value).__name__}"
+        )
+    # A read-only private copy, so the frozen config cannot change behind its back.
+    return types.MappingProxyType(dict(value))
+
+
+def _check_headers(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    assert isinstance(value, Mapping)
+    for name, header in value.items():
+        # CR/LF would let a header value smuggle further headers into the handshake; values
+        # are not echoed in the message since they may be secrets.
+        if not isinstance(name, str) or not name or any(c in name for c in "\r\n:"):
+            raise LocalProtocolError(f"ModelConfig.headers has an invalid header name {name!r}")
+        if not isinstance(header, str) or "\r" in header or "\n" in header:
+            raise LocalProtocolError(
+                f"ModelConfig.headers[{name!r}] must be a str without CR or LF"
+            )
+
+
+def _check_api_key(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not isinstance(value, str) and not callable(value):
+        # Only the type is named: the value may be a secret.
+        raise LocalProtocolError(
+            "ModelConfig.api_key must be a str, a callable returning a str, or None;"
+            f" got a {type(value).__name__}"
+        )
+
+
+def _check_url(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str) or not value.lower().startswith(("ws://", "wss://")):
+        fail(instance, attribute, "a ws:// or wss:// URL, or None (the default)", value)
+
+
+def _key_repr(value: str | Callable[[], str] | None) -> str:
+    if value is None:
+        return "None"
+    return "<set>" if isinstance(value, str) else "<callable>"
+
+
+@attrs.frozen(kw_only=True, repr=False)
+class ModelConfig:
+    """How to connect: the Elixir SDK's ``Codex.Realtime.Config.ModelConfig``."""
+
+    api_key: str | Callable[[], str] | None = attrs.field(default=None, validator=_check_api_key)
+    """The key, or a callable the transport calls at connect time; ``None`` lets the
+    transport look one up (CODEX_API_KEY, auth.json, OPENAI_API_KEY)."""
+
+    url: str | None = attrs.field(default=None, validator=_check_url)
+    """Base URL such as ``wss://api.openai.com/v1/realtime``; ``None`` is that default."""
+
+    headers: Mapping[str, str] = attrs.field(
+        factory=dict, converter=_to_headers, validator=_check_headers
+    )
+    """Extra handshake headers, sent as given."""
+
+    call_id: str | None = attrs.field(default=None, validator=optional(nonempty_str))
+    """Attach to a SIP call: connect with ``?call_id=`` instead of ``?model=``."""
+
+    dialect: Dialect = attrs.field(default="ga", validator=one_of("ga", "beta"))
+    initial_model_settings: SessionModelSettings = attrs.field(
+        factory=SessionModelSettings, validator=_instance_of(SessionModelSettings)
+    )
+    """Settings sent in the first session.update, beneath the RunConfig's."""
+
+    model: str = attrs.field(default="gpt-realtime", validator=nonempty_str)
+    """The model of the ``?model=`` query, and of the session unless the settings name one."""
+
+    def __repr__(self) -> str:
+        headers = {
+            name: "<redacted>" if _is_secret_header(name) else value
+            for name, value in self.headers.items()
+        }
+        return (
+            f"ModelConfig(api_key={_key_repr(self.api_key)}, url={self.url!r},"
+            f" headers={headers!r}, call_id={self.call_id!r}, dialect={self.dialect!r},"
+            f" initial_model_settings={self.initial_model_settings!r}, model={self.model!r})"
+        )
