@@ -11,10 +11,14 @@ from typing import Annotated, Any, Union
 
 import pydantic
 from openai.types import realtime
+from openai.types.beta import realtime as beta_realtime
 
 __all__ = [
-    "SERVER_EVENT_MODELS",
+    "BETA_SERVER_EVENT_TYPES",
     "CLIENT_EVENT_MODELS",
+    "SERVER_EVENT_MODELS",
+    "validate_beta_client_event",
+    "validate_beta_server_event",
     "validate_client_event",
     "validate_server_event",
     "validate_session_request",
@@ -84,6 +88,19 @@ _CLIENT_ADAPTER: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(
 )
 _SESSION_REQUEST = _forbidding(realtime.RealtimeSessionCreateRequest, _seen)
 
+_BETA_CLIENT_MODELS = {_type_of(m): m for m in _members(beta_realtime.RealtimeClientEvent)}
+_BETA_SERVER_MODELS = {_type_of(m): m for m in _members(beta_realtime.RealtimeServerEvent)}
+BETA_SERVER_EVENT_TYPES = frozenset(_BETA_SERVER_MODELS)
+_BETA_CLIENT_ADAPTER: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(
+    Annotated[  # type: ignore[misc]
+        Union[tuple(_forbidding(m, {}) for m in _BETA_CLIENT_MODELS.values())],  # noqa: UP007
+        pydantic.Field(discriminator="type"),
+    ]
+)
+_BETA_SERVER_ADAPTER: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(
+    Annotated[Union[tuple(_BETA_SERVER_MODELS.values())], pydantic.Field(discriminator="type")]  # type: ignore[misc]  # noqa: UP007
+)
+
 
 def validate_client_event(payload: dict[str, Any]) -> Any:
     """Validate one client event (a decoded JSON object); raises pydantic.ValidationError."""
@@ -98,3 +115,13 @@ def validate_server_event(payload: dict[str, Any]) -> Any:
 def validate_session_request(session: dict[str, Any]) -> Any:
     """Validate a GA ``session`` object as sent in ``session.update``, unknown fields refused."""
     return _SESSION_REQUEST.model_validate(session)  # type: ignore[attr-defined]
+
+
+def validate_beta_client_event(payload: dict[str, Any]) -> Any:
+    """Validate a beta-dialect client event, unknown fields refused."""
+    return _BETA_CLIENT_ADAPTER.validate_python(payload)
+
+
+def validate_beta_server_event(payload: dict[str, Any]) -> Any:
+    """Validate a beta-dialect server event (its type must exist in the beta protocol)."""
+    return _BETA_SERVER_ADAPTER.validate_python(payload)

@@ -173,11 +173,14 @@ def _nest_audio(out: dict[str, Any], audio_in: dict[str, Any], audio_out: dict[s
         out["audio"] = audio
 
 
-def response_params_to_beta(params: dict[str, Any]) -> dict[str, Any]:
-    """``response.create``'s ``response`` (and the response resource) in the beta shape."""
+def response_params_to_beta(params: dict[str, Any], *, resource: bool = False) -> dict[str, Any]:
+    """``response.create``'s ``response`` in the beta shape; ``resource=True`` for the response
+    object of ``response.created``/``done``, which keeps ``max_output_tokens`` in both dialects."""
     out: dict[str, Any] = {}
     for key, value in params.items():
-        if key == "output_modalities":
+        if key == "max_output_tokens" and not resource:
+            out["max_response_output_tokens"] = value
+        elif key == "output_modalities":
             out["modalities"] = _modalities_to_beta(value)
         elif key == "audio":
             audio_out = _object(
@@ -196,12 +199,14 @@ def response_params_to_beta(params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def response_params_to_ga(params: dict[str, Any]) -> dict[str, Any]:
+def response_params_to_ga(params: dict[str, Any], *, resource: bool = False) -> dict[str, Any]:
     """The inverse of ``response_params_to_beta``."""
     out: dict[str, Any] = {}
     audio_out: dict[str, Any] = {}
     for key, value in params.items():
-        if key == "modalities":
+        if key == "max_response_output_tokens" and not resource:
+            out["max_output_tokens"] = value
+        elif key == "modalities":
             out["output_modalities"] = _modalities_to_ga(value)
         elif key == "output_audio_format":
             audio_out["format"] = _format_to_ga(value)
@@ -252,7 +257,8 @@ def _translate_payload(
     elif event_type in ("response.create", "response.created", "response.done"):
         if obj.get("response") is not None:
             value = _object(obj["response"], "response", local=local)
-            return {**obj, "response": response(value)}
+            resource = event_type != "response.create"
+            return {**obj, "response": response(value, resource=resource)}
     elif event_type in _ITEM_EVENTS and "item" in obj:
         return {**obj, "item": item(_object(obj["item"], "item", local=local))}
     return obj
