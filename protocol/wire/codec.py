@@ -12,7 +12,7 @@ event the caller built wrongly (a field of the wrong type).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypeAlias
 
 from ..errors import LocalProtocolError, RemoteProtocolError
@@ -50,6 +50,9 @@ _CLIENT: dict[str, Codec] = {
     for cls in CLIENT_EVENT_CLASSES
 }
 _SERVER_BY_CLASS: dict[type, Codec] = {c.cls: c for c in _SERVER.values()}
+_SERVER_DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    t: c.decode for t, c in _SERVER.items()
+}
 _CLIENT_BY_CLASS: dict[type, Codec] = {c.cls: c for c in _CLIENT.values()}
 
 _loads = json.JSONDecoder().decode
@@ -78,12 +81,28 @@ def decode_server_event(data: str | bytes, *, dialect: Dialect = "ga") -> Server
     missing required field or a wrong field type raises ``RemoteProtocolError`` naming the
     event type and the field; no other exception escapes.
     """
+    if dialect == "ga" and type(data) is str:
+        # The hot path, one frame per audio delta: parse_json_object's checks, inlined.
+        try:
+            obj = _loads(data)
+        except (ValueError, RecursionError) as exc:
+            raise RemoteProtocolError(f"malformed frame: {_brief(exc)}") from None
+        if type(obj) is dict:
+            event_type = obj.get("type")
+            if type(event_type) is str:
+                decode = _SERVER_DECODERS.get(event_type)
+                if decode is not None:
+                    return decode(obj)  # type: ignore[no-any-return]
+                return UnknownServerEvent(type=event_type, raw=obj)
     obj = parse_json_object(data)
     if dialect == "beta":
         obj = _translate(beta.server_event_to_ga, obj)
     elif dialect != "ga":
         raise LocalProtocolError(f"unknown dialect {dialect!r}; expected 'ga' or 'beta'")
-    return _decode(_SERVER, obj)  # type: ignore[no-any-return]
+    decode = _SERVER_DECODERS.get(obj["type"])
+    if decode is None:
+        return UnknownServerEvent(type=obj["type"], raw=obj)
+    return decode(obj)  # type: ignore[no-any-return]
 
 
 def decode_client_event(data: str | bytes, *, dialect: Dialect = "ga") -> ClientEvent:
@@ -155,13 +174,6 @@ def _to_json(codecs: dict[type, Codec], event: Any, base: type) -> dict[str, Any
     raise LocalProtocolError(
         f"cannot encode {type(event).__name__}: not a {base.__name__} or a mapping"
     )
-
-
-def _decode(codecs: dict[str, Codec], obj: dict[str, Any]) -> Any:
-    codec = codecs.get(obj["type"])
-    if codec is None:
-        return UnknownServerEvent(type=obj["type"], raw=obj)
-    return codec.decode(obj)
 
 
 def _translate(translator: Any, obj: dict[str, Any]) -> dict[str, Any]:
