@@ -32,7 +32,9 @@ with atheris.instrument_imports():
 # Random bytes are almost never JSON, and the JSON parser is C (not instrumented): half of
 # the inputs are instead turned into an object of a real event type with fuzzed field values.
 EVENT_TYPES = sorted(
-    {c.type for c in (*SERVER_EVENT_CLASSES, *CLIENT_EVENT_CLASSES)} | set(BETA_TO_GA_EVENT_NAMES)
+    {c.type for c in SERVER_EVENT_CLASSES}
+    | {c.type for c in CLIENT_EVENT_CLASSES}
+    | set(BETA_TO_GA_EVENT_NAMES)
 )
 FIELD_NAMES = sorted(
     {
