@@ -249,6 +249,10 @@ def _parse_format(r: _Reader, parent: Mapping[str, Any], path: str) -> Any:
     value = parent.get("format", _ABSENT)
     if value is _ABSENT or value is None:
         return _ABSENT
+    # AudioFormat.from_wire looks "type" up in a dict, which a list or object there would
+    # turn into a TypeError; a non-str type is refused here first.
+    if isinstance(value, Mapping) and not isinstance(value.get("type"), str):
+        raise r.error(f"{path}.format", f"invalid audio format {value!r}")
     try:
         return AudioFormat.from_wire(value)
     except (RemoteProtocolError, LocalProtocolError) as exc:
