@@ -148,31 +148,34 @@ def test_payload_round_trips(s: SessionModelSettings) -> None:
     assert settings_from_session_payload(to_session_payload(s)) == s
 
 
+# Where a field lives in the GA session object, when not at the top under its own name.
+WIRE_PATHS = {
+    "model_name": "model",
+    "voice": "audio.output.voice",
+    "speed": "audio.output.speed",
+    "output_audio_format": "audio.output.format",
+    "input_audio_format": "audio.input.format",
+    "input_audio_transcription": "audio.input.transcription",
+    "input_audio_noise_reduction": "audio.input.noise_reduction",
+    "turn_detection": "audio.input.turn_detection",
+}
+
+
+def _has(payload: dict[str, Any], dotted: str) -> bool:
+    *parents, last = dotted.split(".")
+    for key in parents:
+        payload = payload.get(key, {})
+    return last in payload
+
+
 @settings(max_examples=200, deadline=None)
 @given(model_settings)
 def test_only_set_fields_appear(s: SessionModelSettings) -> None:
     payload = to_session_payload(s)
-    audio = payload.get("audio", {})
-    present = {
-        "model_name": "model" in payload,
-        "instructions": "instructions" in payload,
-        "output_modalities": "output_modalities" in payload,
-        "voice": "voice" in audio.get("output", {}),
-        "speed": "speed" in audio.get("output", {}),
-        "output_audio_format": "format" in audio.get("output", {}),
-        "input_audio_format": "format" in audio.get("input", {}),
-        "input_audio_transcription": "transcription" in audio.get("input", {}),
-        "input_audio_noise_reduction": "noise_reduction" in audio.get("input", {}),
-        "turn_detection": "turn_detection" in audio.get("input", {}),
-        "tool_choice": "tool_choice" in payload,
-        "max_output_tokens": "max_output_tokens" in payload,
-        "tracing": "tracing" in payload,
-        "prompt": "prompt" in payload,
-        "truncation": "truncation" in payload,
-    }
+    present = {name: _has(payload, WIRE_PATHS.get(name, name)) for name in FIELDS}
     assert present == {name: s.is_set(name) for name in FIELDS}
     assert "tools" not in payload
-    assert all(audio.values())  # no empty input/output objects
+    assert all(payload.get("audio", {}).values())  # no empty input/output objects
 
 
 def test_empty_settings_give_the_bare_session() -> None:
@@ -233,24 +236,12 @@ def test_push_to_talk_and_other_offs_are_json_null() -> None:
 
 
 def test_server_vad_fields_are_written() -> None:
-    td = TurnDetectionConfig.server_vad(
-        threshold=0.6,
-        prefix_padding_ms=300,
-        silence_duration_ms=500,
-        idle_timeout_ms=6000,
-        create_response=True,
-        interrupt_response=False,
+    vad: dict[str, Any] = {"threshold": 0.6, "prefix_padding_ms": 300, "idle_timeout_ms": 6000}
+    vad |= {"silence_duration_ms": 500, "create_response": True, "interrupt_response": False}
+    payload = to_session_payload(
+        SessionModelSettings(turn_detection=TurnDetectionConfig(**vad, type="server_vad"))
     )
-    payload = to_session_payload(SessionModelSettings(turn_detection=td))
-    assert payload["audio"]["input"]["turn_detection"] == {
-        "type": "server_vad",
-        "threshold": 0.6,
-        "prefix_padding_ms": 300,
-        "silence_duration_ms": 500,
-        "idle_timeout_ms": 6000,
-        "create_response": True,
-        "interrupt_response": False,
-    }
+    assert payload["audio"]["input"]["turn_detection"] == {"type": "server_vad", **vad}
 
 
 def test_settings_win_over_the_keyword_defaults() -> None:
@@ -585,63 +576,54 @@ def test_parses_semantic_vad_and_function_tool_choice() -> None:
     assert s.tracing == TracingConfig(workflow_name="w")
 
 
-@pytest.mark.parametrize(
-    ("payload", "field"),
-    [
-        ({"model": 5}, "model"),
-        ({"instructions": ["x"]}, "instructions"),
-        ({"output_modalities": "audio"}, "output_modalities"),
-        ({"output_modalities": ["audio", "text"]}, "output_modalities"),
-        ({"audio": []}, "audio"),
-        ({"audio": {"input": "x"}}, "audio.input"),
-        ({"audio": {"output": {"speed": "fast"}}}, "audio.output.speed"),
-        ({"audio": {"output": {"speed": True}}}, "audio.output.speed"),
-        ({"audio": {"output": {"speed": 9.0}}}, "audio.output.speed"),
-        ({"audio": {"output": {"voice": 7}}}, "audio.output.voice"),
-        ({"audio": {"output": {"format": {"type": "audio/mp3"}}}}, "audio.output.format"),
-        (
-            {"audio": {"input": {"format": {"type": "audio/pcm", "rate": 16000}}}},
-            "audio.input.format",
-        ),
-        (
-            {"audio": {"input": {"turn_detection": {"type": "vad"}}}},
-            "audio.input.turn_detection.type",
-        ),
-        (
-            {"audio": {"input": {"turn_detection": {"type": "server_vad", "threshold": "hi"}}}},
-            "audio.input.turn_detection.threshold",
-        ),
-        (
-            {"audio": {"input": {"turn_detection": {"type": "server_vad", "threshold": 2}}}},
-            "audio.input.turn_detection",
-        ),
-        (
-            {"audio": {"input": {"turn_detection": {"type": "semantic_vad", "eagerness": "x"}}}},
-            "audio.input.turn_detection",
-        ),
-        (
-            {"audio": {"input": {"transcription": {"language": 1}}}},
-            "audio.input.transcription.language",
-        ),
-        ({"audio": {"input": {"noise_reduction": {"type": "x"}}}}, "audio.input.noise_reduction"),
-        ({"tool_choice": 3}, "tool_choice"),
-        ({"tool_choice": {"type": "function"}}, "tool_choice.name"),
-        ({"tool_choice": {"type": "hosted"}}, "tool_choice.type"),
-        ({"max_output_tokens": "lots"}, "max_output_tokens"),
-        ({"max_output_tokens": 1.5}, "max_output_tokens"),
-        ({"tracing": "on"}, "tracing"),
-        ({"tracing": {"metadata": 3}}, "tracing.metadata"),
-        ({"prompt": {"version": "1"}}, "prompt.id"),
-        ({"truncation": "never"}, "truncation"),
-        ({"type": "transcription"}, "type"),
-    ],
-)
-def test_wrong_server_values_name_the_field(payload: dict[str, Any], field: str) -> None:
+TD = "audio.input.turn_detection"
+# (where in the session object, the value put there, what the error's field adds to "where")
+WRONG_SERVER_VALUES: list[tuple[str, Any, str]] = [
+    ("model", 5, ""),
+    ("instructions", ["x"], ""),
+    ("output_modalities", "audio", ""),
+    ("output_modalities", ["audio", "text"], ""),
+    ("audio", [], ""),
+    ("audio.input", "x", ""),
+    ("audio.output.speed", "fast", ""),
+    ("audio.output.speed", True, ""),
+    ("audio.output.speed", 9.0, ""),
+    ("audio.output.voice", 7, ""),
+    ("audio.output.format", {"type": "audio/mp3"}, ""),
+    ("audio.input.format", {"type": "audio/pcm", "rate": 16000}, ""),
+    ("audio.input.format", {"type": ["audio/pcm"]}, ""),
+    (TD, {"type": "vad"}, ".type"),
+    (TD, {"type": "server_vad", "threshold": "hi"}, ".threshold"),
+    (TD, {"type": "server_vad", "threshold": 2}, ""),
+    (TD, {"type": "semantic_vad", "eagerness": "x"}, ""),
+    ("audio.input.transcription", {"language": 1}, ".language"),
+    ("audio.input.noise_reduction", {"type": "x"}, ""),
+    ("tool_choice", 3, ""),
+    ("tool_choice", {"type": "function"}, ".name"),
+    ("tool_choice", {"type": "hosted"}, ".type"),
+    ("max_output_tokens", "lots", ""),
+    ("max_output_tokens", 1.5, ""),
+    ("tracing", "on", ""),
+    ("tracing", {"metadata": 3}, ".metadata"),
+    ("prompt", {"version": "1"}, ".id"),
+    ("truncation", "never", ""),
+    ("type", "transcription", ""),
+]
+
+
+@pytest.mark.parametrize(("where", "value", "suffix"), WRONG_SERVER_VALUES)
+def test_wrong_server_values_name_the_field(where: str, value: Any, suffix: str) -> None:
+    payload: dict[str, Any] = {}
+    *parents, last = where.split(".")
+    target = payload
+    for key in parents:
+        target = target.setdefault(key, {})
+    target[last] = value
     with pytest.raises(RemoteProtocolError) as info:
         settings_from_session_payload(payload, event_type="session.updated")
-    assert info.value.field == field
+    assert info.value.field == where + suffix
     assert info.value.event_type == "session.updated"
-    assert field in str(info.value)
+    assert where + suffix in str(info.value)
 
 
 def test_a_non_object_session_is_refused() -> None:

@@ -31,6 +31,7 @@ from .values import (
     TurnDetectionConfig,
     Unset,
     Validator,
+    any_str,
     fail,
     nonempty_str,
 )
@@ -71,15 +72,6 @@ def _to_prompt(value: PromptConfig | Mapping[str, Any] | Unset) -> PromptConfig 
     if isinstance(value, Mapping):
         return PromptConfig.from_mapping(value)
     return value
-
-
-def _check_voice(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    nonempty_str(instance, attribute, value)
-
-
-def _check_instructions(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, str):
-        fail(instance, attribute, "a str", value)
 
 
 def _check_speed(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -151,10 +143,8 @@ class SessionModelSettings:
     """
 
     model_name: str | Unset = attrs.field(default=UNSET, validator=_unless_unset(nonempty_str))
-    instructions: str | Unset = attrs.field(
-        default=UNSET, validator=_unless_unset(_check_instructions)
-    )
-    voice: str | Unset = attrs.field(default=UNSET, validator=_unless_unset(_check_voice))
+    instructions: str | Unset = attrs.field(default=UNSET, validator=_unless_unset(any_str))
+    voice: str | Unset = attrs.field(default=UNSET, validator=_unless_unset(nonempty_str))
     speed: float | Unset = attrs.field(default=UNSET, validator=_unless_unset(_check_speed))
     output_modalities: tuple[Modality, ...] | Unset = attrs.field(
         default=UNSET, converter=_to_modalities, validator=_unless_unset(_check_modalities)
