@@ -76,7 +76,9 @@ class AudioFormat:
         """Parse the GA object (or, leniently, a beta name) sent by a server."""
         if isinstance(value, str):
             return cls.from_beta_name(value)
-        if not isinstance(value, dict) or value.get("type") not in _RATES:
+        if not isinstance(value, dict) or not isinstance(value.get("type"), str):
+            raise RemoteProtocolError(f"invalid audio format {value!r}", field="format")
+        if value["type"] not in _RATES:
             raise RemoteProtocolError(f"invalid audio format {value!r}", field="format")
         fmt_type = value["type"]
         rate = value.get("rate", _RATES[fmt_type])
