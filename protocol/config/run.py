@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import types
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Literal, TypeAlias
+from typing import Any
 
 import attrs
 
 from ..errors import LocalProtocolError
+from ..wire.codec import Dialect
 from .settings import SessionModelSettings, TracingSetting
 from .values import (
     UNSET,
@@ -29,8 +30,6 @@ from .values import (
 )
 
 __all__ = ["Dialect", "ModelConfig", "RunConfig"]
-
-Dialect: TypeAlias = Literal["ga", "beta"]
 
 
 def _instance_of(kind: type) -> Validator:
