@@ -116,33 +116,34 @@ AssistantContent: TypeAlias = OutputText | OutputAudio
 ContentPart: TypeAlias = InputText | InputAudio | InputImage | OutputText | OutputAudio
 
 
-def _check_parts(parts: tuple[Any, ...], allowed: tuple[type, ...], role: str) -> None:
+_ROLE_PARTS: dict[str, tuple[type, ...]] = {
+    "user": (InputText, InputAudio, InputImage),
+    "assistant": (OutputText, OutputAudio),
+    "system": (InputText,),
+}
+
+
+def _checked(value: Iterable[Any], role: str) -> tuple[Any, ...]:
+    parts, allowed = tuple(value), _ROLE_PARTS[role]
     for part in parts:
         if not isinstance(part, allowed):
             names = ", ".join(t.__name__ for t in allowed)
-            raise LocalProtocolError(
-                f"a {role} message holds {names} parts, not {type(part).__name__}"
-            )
+            raise LocalProtocolError(f"a {role} message holds {names} parts, not {part!r}")
+    return parts
 
 
 # Named converters (the attrs mypy plugin understands no other kind): lists become tuples,
 # and a part the role cannot hold is refused at construction.
 def _user_parts(value: Iterable[UserContent]) -> tuple[UserContent, ...]:
-    parts = tuple(value)
-    _check_parts(parts, (InputText, InputAudio, InputImage), "user")
-    return parts
+    return _checked(value, "user")
 
 
 def _assistant_parts(value: Iterable[AssistantContent]) -> tuple[AssistantContent, ...]:
-    parts = tuple(value)
-    _check_parts(parts, (OutputText, OutputAudio), "assistant")
-    return parts
+    return _checked(value, "assistant")
 
 
 def _system_parts(value: Iterable[InputText]) -> tuple[InputText, ...]:
-    parts = tuple(value)
-    _check_parts(parts, (InputText,), "system")
-    return parts
+    return _checked(value, "system")
 
 
 # -- items ---------------------------------------------------------------------------------
@@ -601,12 +602,7 @@ class History:
         message = self._message(item_id)
         if message is None or not 0 <= content_index <= len(message.content):
             return False
-        allowed = {
-            "user": (InputText, InputAudio, InputImage),
-            "assistant": (OutputText, OutputAudio),
-            "system": (InputText,),
-        }[message.role]
-        if not isinstance(part, allowed):
+        if not isinstance(part, _ROLE_PARTS[message.role]):
             return False
         self._nodes[item_id].item = _with_part(message, content_index, part)
         return True
