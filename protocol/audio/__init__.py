@@ -1,0 +1,27 @@
+"""Audio utilities: formats, durations, G.711, resampling, float conversion, WAV files.
+
+Everything works on ``bytes`` of little-endian samples, the form the Realtime API sends and
+receives (base64-decoded once at the wire codec). See ``docs/audio.md``.
+"""
+
+from __future__ import annotations
+
+from .formats import PCM16, PCMA, PCMU, AudioFormat, AudioFormatType
+from .g711 import alaw_to_pcm16, pcm16_to_alaw, pcm16_to_ulaw, ulaw_to_pcm16
+from .resampling import SUPPORTED_RATES, StreamingResampler, design_lowpass, resample
+
+__all__ = [
+    "PCM16",
+    "PCMA",
+    "PCMU",
+    "SUPPORTED_RATES",
+    "AudioFormat",
+    "AudioFormatType",
+    "StreamingResampler",
+    "alaw_to_pcm16",
+    "design_lowpass",
+    "pcm16_to_alaw",
+    "pcm16_to_ulaw",
+    "resample",
+    "ulaw_to_pcm16",
+]
