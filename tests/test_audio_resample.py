@@ -28,7 +28,7 @@ def tone(freq: float, rate: int, seconds: float, amplitude: float) -> np.ndarray
 
 
 def pcm(x: np.ndarray) -> bytes:
-    return np.clip(np.rint(x), -32768, 32767).astype("<i2").tobytes()
+    return bytes(np.clip(np.rint(x), -32768, 32767).astype("<i2").tobytes())
 
 
 def samples(data: bytes) -> np.ndarray:

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from .formats import PCM16, PCMA, PCMU, AudioFormat, AudioFormatType
 from .g711 import alaw_to_pcm16, pcm16_to_alaw, pcm16_to_ulaw, ulaw_to_pcm16
+from .pcm import (
+    bytes_for_ms,
+    duration_ms,
+    float32_to_pcm16,
+    pcm16_to_float32,
+    split_frames,
+    to_mono,
+)
 from .resampling import SUPPORTED_RATES, StreamingResampler, design_lowpass, resample
+from .wav import read_wav, write_wav
 
 __all__ = [
     "PCM16",
@@ -19,9 +28,17 @@ __all__ = [
     "AudioFormatType",
     "StreamingResampler",
     "alaw_to_pcm16",
+    "bytes_for_ms",
     "design_lowpass",
+    "duration_ms",
+    "float32_to_pcm16",
     "pcm16_to_alaw",
+    "pcm16_to_float32",
     "pcm16_to_ulaw",
+    "read_wav",
     "resample",
+    "split_frames",
+    "to_mono",
     "ulaw_to_pcm16",
+    "write_wav",
 ]
