@@ -10,11 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from oracle import validate_client_event, validate_server_event
 from realtime_sansio.protocol.errors import LocalProtocolError, RemoteProtocolError
+from realtime_sansio.protocol.history import History
 from realtime_sansio.protocol.items import (
     AssistantMessage,
     FunctionCall,
     FunctionCallOutput,
-    History,
     InputAudio,
     InputImage,
     InputText,

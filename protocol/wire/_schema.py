@@ -23,18 +23,11 @@ import attrs
 
 from ..errors import LocalProtocolError, RemoteProtocolError
 
-__all__ = ["Codec", "compile_codec", "short_bytes_repr"]
+__all__ = ["Codec", "compile_codec"]
 
 T = TypeVar("T")
 
 _SIMPLE_NAMES = {str: "str", int: "int", float: "number", bool: "boolean"}
-
-
-def short_bytes_repr(value: bytes) -> str:
-    """Audio payloads can be megabytes: a repr shows their size and first bytes only."""
-    if len(value) <= 16:
-        return repr(value)
-    return f"<{len(value)} bytes {value[:8].hex()}...>"
 
 
 def _json_kind(value: Any) -> str:

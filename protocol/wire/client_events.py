@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from ._schema import short_bytes_repr
+from .._repr import short_bytes_repr
 
 __all__ = [
     "CLIENT_EVENT_CLASSES",
