@@ -1,3 +1,77 @@
-"""The pure core of realtime-sansio: no I/O, no clock, no randomness, no user code."""
+"""The pure core of realtime-sansio: no I/O, no clock, no randomness, no user code.
+
+The names most programs need are here; the submodules hold the rest:
+``wire`` (typed events and the codec), ``config``, ``agent``, ``items``, ``history``,
+``audio`` and ``errors``.
+"""
 
 from __future__ import annotations
+
+from . import agent, audio, config, errors, history, items, wire
+from .agent import (
+    Agent,
+    FunctionTool,
+    GuardrailFunctionOutput,
+    Handoff,
+    OutputGuardrail,
+    ToolArgumentsError,
+    ToolContext,
+    function_tool,
+    handoff,
+    output_guardrail,
+)
+from .audio import PCM16, PCMA, PCMU, AudioFormat
+from .config import (
+    UNSET,
+    GuardrailsSettings,
+    ModelConfig,
+    NoiseReductionConfig,
+    PromptConfig,
+    RunConfig,
+    SessionModelSettings,
+    ToolChoiceFunction,
+    TracingConfig,
+    TranscriptionConfig,
+    TurnDetectionConfig,
+)
+from .errors import LocalProtocolError, ProtocolError, RemoteProtocolError
+from .history import History
+
+__all__ = [
+    "PCM16",
+    "PCMA",
+    "PCMU",
+    "UNSET",
+    "Agent",
+    "AudioFormat",
+    "FunctionTool",
+    "GuardrailFunctionOutput",
+    "GuardrailsSettings",
+    "Handoff",
+    "History",
+    "LocalProtocolError",
+    "ModelConfig",
+    "NoiseReductionConfig",
+    "OutputGuardrail",
+    "PromptConfig",
+    "ProtocolError",
+    "RemoteProtocolError",
+    "RunConfig",
+    "SessionModelSettings",
+    "ToolArgumentsError",
+    "ToolChoiceFunction",
+    "ToolContext",
+    "TracingConfig",
+    "TranscriptionConfig",
+    "TurnDetectionConfig",
+    "agent",
+    "audio",
+    "config",
+    "errors",
+    "function_tool",
+    "handoff",
+    "history",
+    "items",
+    "output_guardrail",
+    "wire",
+]
