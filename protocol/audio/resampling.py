@@ -92,7 +92,7 @@ def design_lowpass(from_rate: int, to_rate: int) -> npt.NDArray[np.float64]:
 class _Bank:
     """Everything precomputed for one ``(from_rate, to_rate)`` pair; immutable once built."""
 
-    __slots__ = ("base0", "c0", "delay", "down", "group", "mats", "row_in", "taps", "up")
+    __slots__ = ("base0", "delay", "down", "group", "mats", "row_in", "up")
 
     def __init__(self, from_rate: int, to_rate: int) -> None:
         g = math.gcd(from_rate, to_rate)
@@ -104,7 +104,6 @@ class _Bank:
         # Phase p holds taps p, p + L, p + 2L, ... scaled by L (upsampling's zeros lose
         # energy) and quantised to integers: poly[p, i] multiplies x[j0 - i].
         k = -(-n_taps // up)
-        self.taps = k
         padded = np.zeros(k * up)
         padded[:n_taps] = np.rint(h * up * (1 << _COEF_BITS))
         poly = padded.reshape(k, up).T
@@ -112,7 +111,7 @@ class _Bank:
         r = np.arange(up)
         c = (r * down + delay) // up
         p = (r * down + delay) % up
-        self.c0 = c0 = int(c[0])
+        c0 = int(c[0])
         self.base0 = c0 - k + 1  # first input (absolute index) that output group 0 reads
         # B groups of L outputs per row; R = B*M inputs per row; about K/2 inputs per row
         # balances the wasted zeros of the banded matrix against the number of BLAS calls.
@@ -215,9 +214,10 @@ class StreamingResampler:
             start = stop
         self._n_in = n_in
         self._n_out = n_end
-        # Keep the inputs from where the next call's first output group starts reading.
+        # Keep the inputs from where the next call's first output group starts reading: a
+        # copy, so that neither a large input nor the caller's (mutable) buffer is retained.
         keep_from = (n_end // up - n_out // up) * down
-        self._hist = sig[keep_from:]
+        self._hist = sig[keep_from:].copy()
         return b"".join(pieces)
 
     def _compute(self, sig: npt.NDArray[np.int16], start: int, stop: int) -> bytes:
