@@ -20,6 +20,7 @@ from typing import Any, Literal, TypeAlias
 
 import attrs
 
+from ._repr import json_kind
 from .errors import LocalProtocolError
 
 Convert: TypeAlias = Callable[[Any], Any]
@@ -41,22 +42,8 @@ def empty_parameters() -> dict[str, Any]:
 # -- a validator for the JSON Schema subset that tools use ---------------------------------
 
 
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
-
-
 def _is_type(value: Any, name: str) -> bool:
-    actual = _json_type(value)
+    actual = json_kind(value)
     if name == "number":
         return actual in ("integer", "number")
     if name == "integer" and actual == "number":
@@ -93,12 +80,12 @@ def check(schema: Mapping[str, Any], value: Any, path: str, root: Mapping[str, A
             if len(fitting) == 1:
                 return fitting[0]
             wanted = " or ".join(_describe(b) for b in branches)
-            return f"{_label(path)}: expected {wanted}, got {_json_type(value)}"
+            return f"{_label(path)}: expected {wanted}, got {json_kind(value)}"
     wanted_types = schema.get("type")
     if wanted_types is not None:
         names = [wanted_types] if isinstance(wanted_types, str) else list(wanted_types)
         if not any(_is_type(value, n) for n in names):
-            return f"{_label(path)}: expected {' or '.join(names)}, got {_json_type(value)}"
+            return f"{_label(path)}: expected {' or '.join(names)}, got {json_kind(value)}"
     if "enum" in schema and not any(_same_json(value, e) for e in schema["enum"]):
         allowed = ", ".join(json.dumps(e) for e in schema["enum"])
         return f"{_label(path)}: {json.dumps(value)} is not one of {allowed}"
@@ -169,7 +156,7 @@ def parse_object(tool_name: str, schema: Mapping[str, Any], arguments_json: str)
             raise ToolArgumentsError(f"invalid JSON arguments for {tool_name!r}: {exc}") from None
     if not isinstance(value, dict):
         raise ToolArgumentsError(
-            f"arguments for {tool_name!r} must be a JSON object, got {_json_type(value)}"
+            f"arguments for {tool_name!r} must be a JSON object, got {json_kind(value)}"
         )
     try:
         error = check(schema, value, "", schema)
@@ -311,7 +298,7 @@ def _enum_schema(values: list[Any], where: str) -> dict[str, Any]:
     for value in values:
         if value is not None and type(value) not in (str, int, float, bool):
             raise LocalProtocolError(f"{where}: {value!r} is not a JSON string, number or boolean")
-    kinds = {_json_type(v) for v in values}
+    kinds = {json_kind(v) for v in values}
     # One JSON type gets a "type" too, which strict mode likes; mixed ones rely on the enum.
     return {"type": kinds.pop(), "enum": values} if len(kinds) == 1 else {"enum": values}
 

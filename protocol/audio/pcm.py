@@ -84,8 +84,8 @@ def float32_to_pcm16(samples: npt.ArrayLike) -> bytes:
     return x.astype(_I16).tobytes()
 
 
-def to_mono(pcm16: bytes, channels: int) -> bytes:
-    """Downmix interleaved PCM16 to mono: the mean of the channels, rounded half to even."""
+def check_frames(pcm16: bytes, channels: int) -> None:
+    """Refuse a channel count below one, or PCM16 that is not whole interleaved frames."""
     if channels < 1:
         raise LocalProtocolError(f"channels must be >= 1, got {channels}")
     if len(pcm16) % (2 * channels):
@@ -93,6 +93,11 @@ def to_mono(pcm16: bytes, channels: int) -> bytes:
             f"{channels}-channel PCM16 must be whole frames of {2 * channels} bytes,"
             f" got {len(pcm16)} bytes"
         )
+
+
+def to_mono(pcm16: bytes, channels: int) -> bytes:
+    """Downmix interleaved PCM16 to mono: the mean of the channels, rounded half to even."""
+    check_frames(pcm16, channels)
     if channels == 1:
         return bytes(pcm16)
     frames = np.frombuffer(pcm16, _I16).reshape(-1, channels)

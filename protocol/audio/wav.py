@@ -11,6 +11,7 @@ import wave
 from typing import IO
 
 from ..errors import LocalProtocolError
+from .pcm import check_frames
 
 __all__ = ["read_wav", "write_wav"]
 
@@ -51,13 +52,7 @@ def write_wav(path_or_file: PathOrFile, pcm16: bytes, sample_rate: int, channels
     """
     if sample_rate <= 0:
         raise LocalProtocolError(f"sample_rate must be positive, got {sample_rate}")
-    if channels < 1:
-        raise LocalProtocolError(f"channels must be >= 1, got {channels}")
-    if len(pcm16) % (2 * channels):
-        raise LocalProtocolError(
-            f"{channels}-channel PCM16 must be whole frames of {2 * channels} bytes,"
-            f" got {len(pcm16)} bytes"
-        )
+    check_frames(pcm16, channels)
     if isinstance(path_or_file, str | os.PathLike):
         with open(os.fspath(path_or_file), "wb") as f:
             _write(f, pcm16, sample_rate, channels)

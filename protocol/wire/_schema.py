@@ -21,32 +21,12 @@ from typing import Any, TypeVar
 
 import attrs
 
+from .._repr import json_kind
 from ..errors import LocalProtocolError, RemoteProtocolError
 
 __all__ = ["Codec", "compile_codec"]
 
 T = TypeVar("T")
-
-_SIMPLE_NAMES = {str: "str", int: "int", float: "number", bool: "boolean"}
-
-
-def _json_kind(value: Any) -> str:
-    """How a JSON value reads in an error message."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
 
 
 @attrs.frozen(slots=True)
@@ -101,7 +81,7 @@ def _remote_failure(label: str, name: str, value: Any, expected: str) -> RemoteP
     if value is _MISSING:
         message = f"{label}: required field {name!r} is missing"
     else:
-        message = f"{label}: field {name!r} must be {expected}, got {_json_kind(value)}"
+        message = f"{label}: field {name!r} must be {expected}, got {json_kind(value)}"
     return RemoteProtocolError(message, event_type=label, field=name)
 
 

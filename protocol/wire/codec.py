@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypeAlias
 
+from .._repr import json_kind
 from ..errors import LocalProtocolError, RemoteProtocolError
 from . import beta
 from ._schema import Codec, compile_codec
@@ -68,7 +69,7 @@ def parse_json_object(data: str | bytes) -> dict[str, Any]:
         # ValueError covers JSONDecodeError, UnicodeDecodeError and over-long integers.
         raise RemoteProtocolError(f"malformed frame: {_brief(exc)}") from None
     if type(obj) is not dict:
-        raise RemoteProtocolError(f"malformed frame: expected a JSON object, got {_kind(obj)}")
+        raise RemoteProtocolError(f"malformed frame: expected a JSON object, got {json_kind(obj)}")
     if type(obj.get("type")) is not str:
         raise RemoteProtocolError("malformed frame: the event has no string 'type'", field="type")
     return obj
@@ -94,11 +95,7 @@ def decode_server_event(data: str | bytes, *, dialect: Dialect = "ga") -> Server
                 if decode is not None:
                     return decode(obj)  # type: ignore[no-any-return]
                 return UnknownServerEvent(type=event_type, raw=obj)
-    obj = parse_json_object(data)
-    if dialect == "beta":
-        obj = _translate(beta.server_event_to_ga, obj)
-    elif dialect != "ga":
-        raise LocalProtocolError(f"unknown dialect {dialect!r}; expected 'ga' or 'beta'")
+    obj = _in_dialect(parse_json_object(data), dialect, beta.server_event_to_ga, remote=True)
     decode = _SERVER_DECODERS.get(obj["type"])
     if decode is None:
         return UnknownServerEvent(type=obj["type"], raw=obj)
@@ -111,11 +108,7 @@ def decode_client_event(data: str | bytes, *, dialect: Dialect = "ga") -> Client
     Client events have no forward-compatibility escape: an unknown type is a
     ``RemoteProtocolError``, as the real server answers it with an error event.
     """
-    obj = parse_json_object(data)
-    if dialect == "beta":
-        obj = _translate(beta.client_event_to_ga, obj)
-    elif dialect != "ga":
-        raise LocalProtocolError(f"unknown dialect {dialect!r}; expected 'ga' or 'beta'")
+    obj = _in_dialect(parse_json_object(data), dialect, beta.client_event_to_ga, remote=True)
     codec = _CLIENT.get(obj["type"])
     if codec is None:
         raise RemoteProtocolError(
@@ -141,11 +134,7 @@ def client_event_to_json(
 ) -> dict[str, Any]:
     """The JSON object of a client event, before serialisation."""
     obj = _to_json(_CLIENT_BY_CLASS, event, ClientEventBase)
-    if dialect == "beta":
-        return beta.client_event_to_beta(obj)
-    if dialect != "ga":
-        raise LocalProtocolError(f"unknown dialect {dialect!r}; expected 'ga' or 'beta'")
-    return obj
+    return _in_dialect(obj, dialect, beta.client_event_to_beta, remote=False)
 
 
 def server_event_to_json(
@@ -156,11 +145,7 @@ def server_event_to_json(
         obj = dict(event.raw)
     else:
         obj = _to_json(_SERVER_BY_CLASS, event, ServerEventBase)
-    if dialect == "beta":
-        return beta.server_event_to_beta(obj)
-    if dialect != "ga":
-        raise LocalProtocolError(f"unknown dialect {dialect!r}; expected 'ga' or 'beta'")
-    return obj
+    return _in_dialect(obj, dialect, beta.server_event_to_beta, remote=False)
 
 
 def _to_json(codecs: dict[type, Codec], event: Any, base: type) -> dict[str, Any]:
@@ -176,10 +161,25 @@ def _to_json(codecs: dict[type, Codec], event: Any, base: type) -> dict[str, Any
     )
 
 
-def _translate(translator: Any, obj: dict[str, Any]) -> dict[str, Any]:
-    """Run a dialect translator on peer data; its surprises are the peer's protocol errors."""
+_Translator = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _in_dialect(
+    obj: dict[str, Any], dialect: Dialect, translator: _Translator, *, remote: bool
+) -> dict[str, Any]:
+    """``obj`` through the beta translator when the dialect is beta; GA objects pass as they are.
+
+    ``remote``: the object came from the peer, so the translator's surprises are the peer's
+    protocol errors, not crashes.
+    """
+    if dialect == "ga":
+        return obj
+    if dialect != "beta":
+        raise LocalProtocolError(f"unknown dialect {dialect!r}; expected 'ga' or 'beta'")
+    if not remote:
+        return translator(obj)
     try:
-        result: dict[str, Any] = translator(obj)
+        return translator(obj)
     except RemoteProtocolError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -187,15 +187,8 @@ def _translate(translator: Any, obj: dict[str, Any]) -> dict[str, Any]:
             f"{obj['type']}: cannot translate from the beta dialect: {_brief(exc)}",
             event_type=obj["type"],
         ) from None
-    return result
 
 
 def _brief(exc: BaseException) -> str:
     text = str(exc)
     return text if len(text) <= 200 else text[:200] + "..."
-
-
-def _kind(value: Any) -> str:
-    return {list: "an array", str: "a string", int: "a number", float: "a number"}.get(
-        type(value), "null" if value is None else type(value).__name__
-    )
