@@ -383,8 +383,10 @@ def _google_params(lines: list[str]) -> dict[str, list[str]]:
     section: int | None = None  # the header's indent while inside a section
     entry_indent: int | None = None
     current: str | None = None
-    for line in lines:
-        stripped, indent = line.strip(), _indent(line)
+    for number, line in enumerate(lines):
+        # The first line follows the opening quotes, so its indent says nothing; and Python
+        # 3.13+ dedents the rest at compile time. A header there owns every later line.
+        stripped, indent = line.strip(), (-1 if number == 0 else _indent(line))
         if not stripped:
             continue
         if section is not None and indent <= section:
