@@ -14,7 +14,7 @@ import pytest
 from config_strategies import FIELDS, json_values, maybe, model_settings, tool_dicts
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from oracle import validate_session_request
+from oracle import validate_beta_client_event, validate_session_request
 from realtime_sansio.protocol.audio.formats import PCM16
 from realtime_sansio.protocol.config import (
     NoiseReductionConfig,
@@ -28,6 +28,7 @@ from realtime_sansio.protocol.config import (
     to_session_payload,
 )
 from realtime_sansio.protocol.errors import LocalProtocolError, RemoteProtocolError
+from realtime_sansio.protocol.wire import beta
 
 # --- the GA payload --------------------------------------------------------------------------
 
@@ -368,3 +369,21 @@ def test_garbage_anywhere_gives_settings_or_remote_error(data: st.DataObject, ju
         settings_from_session_payload(payload)
     except RemoteProtocolError as exc:
         assert exc.field
+
+
+@settings(max_examples=200, deadline=None)
+@given(model_settings)
+def test_the_beta_shape_is_the_wire_translation_of_the_ga_payload(s: SessionModelSettings) -> None:
+    flat = beta.session_to_beta(to_session_payload(s))
+    # The beta models know only the model names of their day, and not GA's later features
+    # (prompt, truncation, idle_timeout_ms), which pass through untranslated: the shape is
+    # what is checked.
+    checked = {k: v for k, v in flat.items() if k not in ("prompt", "truncation")}
+    if isinstance(checked.get("turn_detection"), dict):
+        checked["turn_detection"] = {
+            k: v for k, v in checked["turn_detection"].items() if k != "idle_timeout_ms"
+        }
+    if "model" in checked:
+        checked["model"] = "gpt-realtime"
+    validate_beta_client_event({"type": "session.update", "session": checked})
+    assert settings_from_session_payload(beta.session_to_ga(flat)) == s

@@ -8,7 +8,9 @@ off, ``beta_api_shape_disabled``) differs from GA in a few event names and in th
   nests ``audio.input`` / ``audio.output`` and says ``output_modalities``;
 - ``response.create`` parameters and the response resource are flat the same way;
 - assistant message content is ``text`` / ``audio`` where GA says ``output_text`` /
-  ``output_audio``.
+  ``output_audio``;
+- a forced function tool choice is its bare name, where GA says
+  ``{"type": "function", "name": ...}``.
 
 Functions named ``*_to_beta`` translate what *we* produce (misuse is a LocalProtocolError);
 ``*_to_ga`` translate what a peer sent (bad data is a RemoteProtocolError). Fields neither
@@ -94,6 +96,22 @@ def _format_to_ga(value: Any) -> dict[str, Any]:
     return AudioFormat.from_beta_name(value).to_wire()
 
 
+_TOOL_CHOICE_MODES = ("auto", "none", "required")
+
+
+def _tool_choice_to_beta(value: Any) -> Any:
+    # Beta names a forced function by its bare name; GA by {"type": "function", "name": ...}.
+    if isinstance(value, dict) and value.get("type") == "function" and "name" in value:
+        return value["name"]
+    return value
+
+
+def _tool_choice_to_ga(value: Any) -> Any:
+    if isinstance(value, str) and value not in _TOOL_CHOICE_MODES:
+        return {"type": "function", "name": value}
+    return value
+
+
 def _modalities_to_beta(value: Any) -> Any:
     # Beta audio output always comes with its text; GA names only the one modality.
     if isinstance(value, list) and "audio" in value:
@@ -117,6 +135,8 @@ def session_to_beta(session: dict[str, Any]) -> dict[str, Any]:
             out["modalities"] = _modalities_to_beta(value)
         elif key == "max_output_tokens":
             out["max_response_output_tokens"] = value
+        elif key == "tool_choice":
+            out[key] = _tool_choice_to_beta(value)
         elif key == "audio":
             _flatten_audio(_object(value, "session.audio", local=True), out)
         else:
@@ -149,6 +169,8 @@ def session_to_ga(session: dict[str, Any]) -> dict[str, Any]:
             out["output_modalities"] = _modalities_to_ga(value)
         elif key == "max_response_output_tokens":
             out["max_output_tokens"] = value
+        elif key == "tool_choice":
+            out[key] = _tool_choice_to_ga(value)
         elif key == "input_audio_format":
             audio_in["format"] = _format_to_ga(value)
         elif key == "output_audio_format":
@@ -180,6 +202,8 @@ def response_params_to_beta(params: dict[str, Any], *, resource: bool = False) -
     for key, value in params.items():
         if key == "max_output_tokens" and not resource:
             out["max_response_output_tokens"] = value
+        elif key == "tool_choice":
+            out[key] = _tool_choice_to_beta(value)
         elif key == "output_modalities":
             out["modalities"] = _modalities_to_beta(value)
         elif key == "audio":
@@ -206,6 +230,8 @@ def response_params_to_ga(params: dict[str, Any], *, resource: bool = False) -> 
     for key, value in params.items():
         if key == "max_response_output_tokens" and not resource:
             out["max_output_tokens"] = value
+        elif key == "tool_choice":
+            out[key] = _tool_choice_to_ga(value)
         elif key == "modalities":
             out["output_modalities"] = _modalities_to_ga(value)
         elif key == "output_audio_format":
