@@ -226,7 +226,6 @@ def test_run_config_defaults() -> None:
     assert config.tracing_disabled is False
     assert config.tool_timeout_s == 30.0
     assert config.max_pending_app_inputs == 256
-    assert config.async_tool_calls is True
 
 
 def test_run_config_effective_tracing() -> None:
@@ -253,7 +252,6 @@ def test_run_config_keeps_guardrails_as_a_tuple() -> None:
         ({"tool_timeout_s": math.nan}, "tool_timeout_s"),
         ({"max_pending_app_inputs": 0}, "max_pending_app_inputs must be an int >= 1"),
         ({"tracing_disabled": "yes"}, "tracing_disabled must be a bool"),
-        ({"async_tool_calls": None}, "async_tool_calls"),
         ({"model_settings": {"voice": "alloy"}}, "model_settings must be a SessionModelSettings"),
         ({"guardrails_settings": 100}, "guardrails_settings"),
         ({"output_guardrails": "guard"}, "output_guardrails must be a sequence"),

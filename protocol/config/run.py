@@ -79,9 +79,6 @@ class RunConfig:
     session is not ready yet; one more is refused with ``LocalProtocolError`` rather than
     growing memory without limit."""
 
-    async_tool_calls: bool = attrs.field(default=True, validator=boolean)
-    """True lets the model's turn go on while a tool runs; False holds events until it ends."""
-
     @property
     def effective_tracing(self) -> TracingSetting:
         """The tracing to request at session start: ``None`` if disabled, else the setting,
