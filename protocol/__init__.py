@@ -1,13 +1,13 @@
 """The pure core of realtime-sansio: no I/O, no clock, no randomness, no user code.
 
-The names most programs need are here; the submodules hold the rest:
-``wire`` (typed events and the codec), ``config``, ``agent``, ``items``, ``history``,
-``audio`` and ``errors``.
+The names most programs need are here; the submodules hold the rest: ``inputs``, ``events``
+and ``effects`` (what ``Session.handle`` takes and gives), ``wire`` (typed events and the
+codec), ``config``, ``agent``, ``items``, ``history``, ``audio`` and ``errors``.
 """
 
 from __future__ import annotations
 
-from . import agent, audio, config, errors, history, items, wire
+from . import agent, audio, config, effects, errors, events, history, inputs, items, wire
 from .agent import (
     Agent,
     FunctionTool,
@@ -36,6 +36,7 @@ from .config import (
 )
 from .errors import LocalProtocolError, ProtocolError, RemoteProtocolError
 from .history import History
+from .session import Session
 
 __all__ = [
     "PCM16",
@@ -57,6 +58,7 @@ __all__ = [
     "ProtocolError",
     "RemoteProtocolError",
     "RunConfig",
+    "Session",
     "SessionModelSettings",
     "ToolArgumentsError",
     "ToolChoiceFunction",
@@ -67,10 +69,13 @@ __all__ = [
     "agent",
     "audio",
     "config",
+    "effects",
     "errors",
+    "events",
     "function_tool",
     "handoff",
     "history",
+    "inputs",
     "items",
     "output_guardrail",
     "wire",

@@ -110,7 +110,7 @@ class _Binding:
     fields: tuple[Field, ...]
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class FunctionTool:
     """A tool the model can call: a name, a description, a JSON schema, and the callable.
 
@@ -138,6 +138,9 @@ class FunctionTool:
     def _check_timeout(self, attribute: attrs.Attribute[Any], value: float | None) -> None:
         if value is not None and not (isinstance(value, (int, float)) and 0 < value < float("inf")):
             raise LocalProtocolError(f"timeout_s must be a positive number or None, not {value!r}")
+
+    def __repr__(self) -> str:
+        return f"FunctionTool(name={self.name!r})"
 
     def to_wire(self) -> dict[str, Any]:
         """The GA session tool object."""
@@ -330,7 +333,7 @@ def _default_handoff_description(agent: Agent) -> str:
     return f"{text} {agent.handoff_description}" if agent.handoff_description else text
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class Handoff:
     """A transfer to another agent, offered to the model as a ``transfer_to_...`` tool.
 
@@ -361,6 +364,9 @@ class Handoff:
         object.__setattr__(self, "_convert_input", convert)
         if self.input_json_schema is None:
             object.__setattr__(self, "input_json_schema", schema)
+
+    def __repr__(self) -> str:
+        return f"Handoff(tool_name={self.tool_name!r}, agent={self.agent.name!r})"
 
     @property
     def agent_name(self) -> str:
@@ -528,7 +534,7 @@ def _check_name(instance: Any, attribute: attrs.Attribute[str], value: str) -> N
         raise LocalProtocolError(f"an agent needs a non-empty name, not {value!r}")
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class Agent:
     """A realtime agent: instructions, tools, handoffs to other agents, output guardrails.
 
@@ -580,6 +586,13 @@ class Agent:
     def clone(self, **changes: Any) -> Agent:
         """A copy with some fields changed (``tools``, ``instructions``...)."""
         return attrs.evolve(self, **changes)
+
+    def __repr__(self) -> str:
+        # Agents appear in every session event: a repr that dumped every tool's schema
+        # would drown a log line.
+        tools = ", ".join(tool.name for tool in self.tools)
+        handoffs = ", ".join(h.agent.name for h in self.handoffs)
+        return f"Agent(name={self.name!r}, tools=[{tools}], handoffs=[{handoffs}])"
 
 
 def _what(tool: FunctionTool | Handoff) -> str:

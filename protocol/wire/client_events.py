@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import attrs
 
 from .._repr import short_bytes_repr
+from ..errors import LocalProtocolError
 
 __all__ = [
     "CLIENT_EVENT_CLASSES",
@@ -25,6 +26,7 @@ __all__ = [
     "InputAudioBufferClear",
     "InputAudioBufferCommit",
     "OutputAudioBufferClear",
+    "RawClientEvent",
     "ResponseCancel",
     "ResponseCreate",
     "SessionUpdate",
@@ -107,6 +109,23 @@ class ResponseCreate(ClientEventBase):
 class ResponseCancel(ClientEventBase):
     type: ClassVar[str] = "response.cancel"
     response_id: str | None = None
+
+
+def _check_raw(instance: RawClientEvent, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, dict) or not isinstance(value.get("type"), str):
+        raise LocalProtocolError("a raw client event is a JSON object with a string 'type'")
+
+
+@attrs.frozen(kw_only=True)
+class RawClientEvent:
+    """A client event given as a JSON object (``send_raw_event``): sent as it is, translated
+    to the beta dialect like any other. Not one of the eleven typed events."""
+
+    payload: dict[str, Any] = attrs.field(validator=_check_raw)
+
+    @property
+    def type(self) -> str:
+        return str(self.payload["type"])
 
 
 ClientEvent = (

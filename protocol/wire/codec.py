@@ -19,7 +19,7 @@ from .._repr import json_kind
 from ..errors import LocalProtocolError, RemoteProtocolError
 from . import beta
 from ._schema import Codec, compile_codec
-from .client_events import CLIENT_EVENT_CLASSES, ClientEvent, ClientEventBase
+from .client_events import CLIENT_EVENT_CLASSES, ClientEvent, ClientEventBase, RawClientEvent
 from .server_events import (
     SERVER_EVENT_CLASSES,
     ErrorDetail,
@@ -119,7 +119,9 @@ def decode_client_event(data: str | bytes, *, dialect: Dialect = "ga") -> Client
     return codec.decode(obj)  # type: ignore[no-any-return]
 
 
-def encode_client_event(event: ClientEvent | Mapping[str, Any], *, dialect: Dialect = "ga") -> str:
+def encode_client_event(
+    event: ClientEvent | RawClientEvent | Mapping[str, Any], *, dialect: Dialect = "ga"
+) -> str:
     """Encode a client event (or a raw JSON object, for ``send_raw_event``) as a text frame."""
     return _dumps(client_event_to_json(event, dialect=dialect))
 
@@ -130,7 +132,7 @@ def encode_server_event(event: ServerEvent | Mapping[str, Any], *, dialect: Dial
 
 
 def client_event_to_json(
-    event: ClientEvent | Mapping[str, Any], *, dialect: Dialect = "ga"
+    event: ClientEvent | RawClientEvent | Mapping[str, Any], *, dialect: Dialect = "ga"
 ) -> dict[str, Any]:
     """The JSON object of a client event, before serialisation."""
     obj = _to_json(_CLIENT_BY_CLASS, event, ClientEventBase)
@@ -152,6 +154,8 @@ def _to_json(codecs: dict[type, Codec], event: Any, base: type) -> dict[str, Any
     codec = codecs.get(type(event))
     if codec is not None:
         return codec.encode(event)
+    if isinstance(event, RawClientEvent):
+        return dict(event.payload)
     if isinstance(event, Mapping):
         if not isinstance(event.get("type"), str):
             raise LocalProtocolError("a raw event needs a string 'type'")

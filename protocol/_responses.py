@@ -1,0 +1,99 @@
+"""The one-active-response rule, with deferred ``response.create``.
+
+The server runs at most one response on the default conversation. A ``response.create`` sent
+while one is active is refused (``conversation_already_has_active_response``) and, in the
+official SDKs, was for years simply lost. Here every request goes through ``request``:
+
+- nothing active and nothing in flight: send it now, and remember it is in flight;
+- otherwise: defer it. Deferred requests coalesce (one flag, the latest parameters win);
+- ``response.done`` of the active response sends exactly one deferred request, if any;
+- a refusal of ours re-defers it, so it is served after the response the server knows of.
+
+"In flight" covers the gap between our ``response.create`` and its ``response.created``: a
+second request there would be refused too. Out-of-band responses (``conversation: "none"``)
+never count and never wait.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .wire import ResponseCreate
+
+__all__ = ["ResponseGate", "is_out_of_band"]
+
+
+def is_out_of_band(params: Any) -> bool:
+    """Whether ``response.create`` parameters ask for an out-of-band response."""
+    return isinstance(params, dict) and params.get("conversation") == "none"
+
+
+class ResponseGate:
+    """Decides when a ``response.create`` may go out; holds no I/O, reads no clock."""
+
+    __slots__ = (
+        "_ids",
+        "active_id",
+        "deferred",
+        "deferred_params",
+        "in_flight",
+        "in_flight_params",
+    )
+
+    def __init__(self, ids: Callable[[], str]) -> None:
+        self._ids = ids
+        self.active_id: str | None = None
+        """The default-conversation response the server has created and not yet finished."""
+        self.in_flight: str | None = None
+        """The ``event_id`` of our ``response.create`` that the server has not answered."""
+        self.in_flight_params: dict[str, Any] | None = None
+        self.deferred = False
+        self.deferred_params: dict[str, Any] | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self.active_id is not None or self.in_flight is not None
+
+    def request(self, params: dict[str, Any] | None = None) -> ResponseCreate | None:
+        """A response is wanted: the event to send now, or None when it was deferred."""
+        if self.busy:
+            self.deferred = True
+            if params is not None:
+                self.deferred_params = params
+            return None
+        return self._create(params)
+
+    def _create(self, params: dict[str, Any] | None) -> ResponseCreate:
+        event_id = self._ids()
+        self.in_flight, self.in_flight_params = event_id, params
+        return ResponseCreate(event_id=event_id, response=params)
+
+    def created(self, response_id: str) -> None:
+        """``response.created`` for the default conversation (ours, or the server's own)."""
+        self.active_id = response_id
+        # Ours or not, the server now has an active response: if ours was not the one it
+        # created, the refusal that follows re-defers it.
+        self.in_flight = None
+
+    def done(self, response_id: str) -> ResponseCreate | None:
+        """``response.done`` for the default conversation: the deferred request, if any."""
+        if self.active_id == response_id:
+            self.active_id = None
+        if self.deferred and not self.busy:
+            params, self.deferred, self.deferred_params = self.deferred_params, False, None
+            return self._create(params)
+        return None
+
+    def refused(self, event_id: str | None) -> None:
+        """The server refused a ``response.create``: one is active. Ours is deferred again.
+
+        ``event_id`` is the refused event's id (the error echoes it). When the server knows
+        of no response we have seen (its ``response.created`` is still on the way), the
+        request waits for that response's end like any other.
+        """
+        if self.in_flight is not None and event_id in (None, self.in_flight):
+            if not self.deferred:
+                self.deferred_params = self.in_flight_params
+            self.in_flight = None
+            self.deferred = True
