@@ -1,0 +1,205 @@
+"""The Session's state, and the moves every part of it makes: emitting, requesting a
+response, interrupting. The layers above add agents and tools (``_session_tools``), the
+server's events (``_session_server``) and the public interface (``session``)."""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from . import effects, events, inputs, wire
+from ._guardrails import GuardrailText
+from ._playback import Playback, Track
+from ._recent import Recent
+from ._responses import ResponseGate
+from ._tool_calls import Call, ToolCalls
+from .agent import Agent
+from .config import UNSET, RunConfig, SessionModelSettings, to_session_payload
+from .errors import LocalProtocolError
+from .history import History
+from .wire.codec import Dialect
+
+__all__ = ["MAX_APPEND_BYTES", "Output", "SessionState", "counter_ids", "str_or_none"]
+
+Output = wire.ClientEvent | wire.RawClientEvent | events.SessionEvent | effects.Effect
+
+MAX_APPEND_BYTES = 15 * 1024 * 1024 * 3 // 4 // 2 * 2
+"""Audio bytes per ``input_audio_buffer.append``: 15 MiB once base64-encoded, whole samples."""
+
+
+def counter_ids() -> Callable[[], str]:
+    counter = itertools.count(1)
+    return lambda: f"rs_{next(counter)}"
+
+
+def str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+class SessionState:
+    """Everything the Session remembers, and the moves shared by all its parts."""
+
+    _commands: dict[type, Callable[[Any], None]]
+    """The application commands by input type (the Session fills it in)."""
+
+    def __init__(
+        self,
+        agent: Agent,
+        *,
+        config: RunConfig | None = None,
+        context: Any = None,
+        dialect: Dialect = "ga",
+        id_factory: Callable[[], str] | None = None,
+    ) -> None:
+        if not isinstance(agent, Agent):
+            raise LocalProtocolError(f"Session needs an Agent, got {type(agent).__name__}")
+        if dialect not in ("ga", "beta"):
+            raise LocalProtocolError(f"unknown dialect {dialect!r}; expected 'ga' or 'beta'")
+        self.config = config if config is not None else RunConfig()
+        self.context = context
+        self.dialect: Dialect = dialect
+        self.history = History()
+        self._agent = agent
+        self._ids = id_factory if id_factory is not None else counter_ids()
+        self._settings: SessionModelSettings = self.config.model_settings
+        self._instructions: str | None = agent.static_instructions
+        self._active_guardrails = (*agent.output_guardrails, *self.config.output_guardrails)
+        self._now = 0.0
+        self._state = "idle"
+        self._closed_why = ""
+        self._queued: deque[inputs.Input] = deque()
+        self._awaiting: dict[str, tuple[Agent, Call | None]] = {}  # instruction requests
+        self._gate = ResponseGate(self._ids)
+        self._calls = ToolCalls()
+        self._playback = Playback()
+        self._guardrails = GuardrailText(self.config.guardrails_settings.debounce_text_length)
+        self._tripped = Recent()  # responses stopped by a guardrail
+        self._silenced = Recent()  # responses whose audio is no longer delivered
+        self._out_of_band = Recent()
+        self._cancel_on_create = False
+        self._turn_detection_on = True  # the server's default is server VAD
+        self._server_interrupts = True
+        self._create_sent_at: dict[str, float] = {}  # event id of our response.create -> time
+        self._response_started: dict[str, float | None] = {}  # response -> create time
+        self._speech_stopped_at: float | None = None
+        self._first_audio_seen = Recent()
+        self._interrupted_at: dict[str, float] = {}  # item id -> time of the interruption
+        self._usage_totals = [0, 0, 0]  # total, input, output tokens
+        self._out: list[Output] = []
+        self._note_settings(self._settings)
+
+    # -- the interface ---------------------------------------------------------------------
+
+    @property
+    def current_agent(self) -> Agent:
+        return self._agent
+
+    @property
+    def response_active(self) -> bool:
+        """A default-conversation response is active, or our request for one is in flight."""
+        return self._gate.busy
+
+    @property
+    def ready(self) -> bool:
+        return self._state == "ready"
+
+    @property
+    def closed(self) -> bool:
+        return self._state == "closed"
+
+    def get_timer(self) -> float | None:
+        """When the driver should call back with ``TimerFired`` (same clock as ``now``)."""
+        return self._calls.next_deadline()
+
+    def encode(self, event: wire.ClientEvent) -> str:
+        """A client event as a text frame in this session's dialect."""
+        return wire.encode_client_event(event, dialect=self.dialect)
+
+    # -- emitting ---------------------------------------------------------------------------
+
+    def _emit(self, output: Output) -> None:
+        self._out.append(output)
+
+    def _send_session_update(self, *, first: bool = False) -> None:
+        settings = self._settings
+        if first:
+            # Tracing is set once, at the start: GA refuses to change it afterwards.
+            tracing = self.config.effective_tracing
+            settings = attrs.evolve(settings, tracing=UNSET if tracing is None else tracing)
+        elif settings.tracing is not UNSET:
+            settings = attrs.evolve(settings, tracing=UNSET)
+        payload = to_session_payload(
+            settings,
+            instructions=self._instructions or "",
+            tools=[tool.to_wire() for tool in self._agent.all_tools()],
+        )
+        self._emit(wire.SessionUpdate(session=payload))
+
+    def _request_response(self, params: dict[str, Any] | None = None) -> None:
+        create = self._gate.request(params)
+        if create is not None:
+            self._send_create(create)
+
+    def _send_create(self, create: wire.ResponseCreate) -> None:
+        if create.event_id is not None:
+            self._create_sent_at[create.event_id] = self._now
+        self._emit(create)
+
+    def _note_settings(self, settings: SessionModelSettings) -> None:
+        """What the session itself must know of the settings it asks for."""
+        if settings.output_audio_format is not UNSET:
+            self._playback.output_format = settings.output_audio_format
+        detection = settings.turn_detection
+        if detection is UNSET:
+            return
+        self._turn_detection_on = detection is not None
+        self._server_interrupts = (
+            detection is not None and detection.interrupt_response is not False
+        )
+
+    # -- interruption and truncation --------------------------------------------------------
+
+    def _interrupt(
+        self, *, cancel: bool, force_cancel: bool = False, only: str | None = None
+    ) -> None:
+        """Stop the assistant: cancel its response (unless the server already does) and cut
+        what is playing at the heard position. ``only`` limits it to one response."""
+        gate = self._gate
+        target = only if only is not None else gate.active_id
+        if cancel:
+            if gate.active_id is not None and (only is None or only == gate.active_id):
+                self._emit(wire.ResponseCancel(response_id=gate.active_id))
+            elif gate.in_flight is not None and only is None:
+                self._cancel_on_create = True  # not created yet: cancel it when it is
+            elif force_cancel:
+                self._emit(wire.ResponseCancel())
+        if target is not None and target not in self._silenced:
+            self._silenced.add(target)
+        for item_id, track in self._playback.playing(self._now, active_response=gate.active_id):
+            if only is not None and track.response_id != only:
+                continue
+            self._cut(item_id, track)
+
+    def _cut(self, item_id: str, track: Track) -> None:
+        if track.response_id not in self._silenced:
+            self._silenced.add(track.response_id)
+        event, end_ms = self._playback.cut(item_id, track, self._now)
+        self._interrupted_at[item_id] = self._now
+        if len(self._interrupted_at) > 64:  # unconfirmed cuts are not waited for forever
+            del self._interrupted_at[next(iter(self._interrupted_at))]
+        self._emit(
+            events.AudioInterruptedEvent(
+                response_id=track.response_id,
+                item_id=item_id,
+                content_index=track.content_index,
+                audio_end_ms=end_ms,
+            )
+        )
+        self._emit(event)
+
+    def _on_audio_played(self, event: inputs.AudioPlayed) -> None:
+        self._playback.report(event.item_id, event.ms)

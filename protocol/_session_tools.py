@@ -1,0 +1,257 @@
+"""The Session's agents, tools, handoffs and guardrails (see ``session`` for the whole)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from . import effects, events, inputs, wire
+from ._guardrails import GuardrailRun
+from ._session_state import SessionState
+from ._tool_calls import Call, CallState
+from .agent import Agent, FunctionTool, Handoff, ToolArgumentsError
+from .errors import LocalProtocolError
+from .items import (
+    function_call_output,
+    item_to_wire,
+    user_text,
+)
+
+__all__ = ["SessionTools"]
+
+_HANDOFF_OUTPUT = '{{"assistant": {name}}}'
+
+
+class SessionTools(SessionState):
+    """Agents starting (instructions resolved), function calls with their one output each,
+    handoffs, and output guardrails."""
+
+    def _start_agent(self, agent: Agent, handoff: Call | None) -> None:
+        """Make ``agent`` current once its instructions are known (asking for them if need be)."""
+        if agent.instructions_are_dynamic:
+            request_id = self._ids()
+            self._awaiting[request_id] = (agent, handoff)
+            self._emit(
+                effects.ResolveInstructions(
+                    request_id=request_id, agent=agent, context=self.context
+                )
+            )
+            return
+        self._agent_ready(agent, agent.static_instructions or "", handoff)
+
+    def _on_instructions(self, event: inputs.InstructionsResolved) -> None:
+        pending = self._awaiting.pop(event.request_id, None)
+        if pending is None:
+            raise LocalProtocolError(f"no ResolveInstructions with request_id {event.request_id!r}")
+        if self._state == "closed":
+            return
+        agent, handoff = pending
+        if event.error is not None:
+            self._emit(events.ErrorEvent(code="instructions_failed", message=event.error))
+        self._agent_ready(agent, event.instructions, handoff)
+
+    def _agent_ready(self, agent: Agent, instructions: str, handoff: Call | None) -> None:
+        previous = self._agent
+        self._agent, self._instructions = agent, instructions
+        self._active_guardrails = (*agent.output_guardrails, *self.config.output_guardrails)
+        first = self._state == "starting"
+        self._send_session_update(first=first)
+        if handoff is not None:
+            self._emit(
+                events.HandoffEvent(from_agent=previous, to_agent=agent, call_id=handoff.call_id)
+            )
+            self._give_output(handoff, _HANDOFF_OUTPUT.format(name=json.dumps(agent.name)))
+        if first:
+            self._state = "ready"
+            while self._queued and self._state == "ready":
+                queued = self._queued.popleft()
+                self._commands[type(queued)](queued)
+
+    # -- tools and handoffs -----------------------------------------------------------------
+
+    def _function_call(
+        self, call_id: str, name: str, arguments: str, response_id: str | None
+    ) -> None:
+        if self._calls.seen(call_id):
+            return  # announced twice by the server, or repeated: run nothing twice
+        agent = self._agent
+        tool = agent.find_tool(name)
+        state = CallState.HANDOFF if isinstance(tool, Handoff) else CallState.RUNNING
+        call = Call(
+            call_id=call_id,
+            name=name,
+            arguments=arguments,
+            response_id=response_id,
+            agent=agent,
+            tool=tool,
+            state=state,
+        )
+        self._calls.add(call)
+        if tool is None:
+            self._give_output(call, f"Error: there is no tool named {name!r}.", failed=True)
+            return
+        try:
+            parsed = tool.parse_arguments(arguments)
+        except ToolArgumentsError as exc:
+            self._give_output(call, f"Error: invalid arguments for {name!r}: {exc}", failed=True)
+            return
+        if isinstance(tool, Handoff):
+            if tool.on_handoff is None:
+                self._start_agent(tool.agent, handoff=call)
+            else:
+                self._run(call, tool, parsed, timeout=self.config.tool_timeout_s)
+            return
+        call.parsed = parsed
+        if tool.needs_approval:
+            call.state = CallState.AWAITING_APPROVAL
+            self._emit(
+                events.ToolApprovalRequiredEvent(
+                    agent=agent, tool=tool, call_id=call_id, arguments=arguments
+                )
+            )
+            return
+        self._emit(
+            events.ToolStartEvent(agent=agent, tool=tool, call_id=call_id, arguments=arguments)
+        )
+        timeout = tool.timeout_s if tool.timeout_s is not None else self.config.tool_timeout_s
+        self._run(call, tool, parsed, timeout=timeout)
+
+    def _run(
+        self,
+        call: Call,
+        tool: FunctionTool | Handoff,
+        parsed: dict[str, Any],
+        *,
+        timeout: float | None,
+    ) -> None:
+        if timeout is not None:
+            call.deadline = self._now + timeout
+            self._calls.timed(call)
+        self._emit(
+            effects.CallTool(
+                call_id=call.call_id,
+                tool=tool,
+                arguments=parsed,
+                agent=call.agent,
+                context=self.context,
+                timeout_s=timeout,
+            )
+        )
+
+    def _on_tool_result(self, event: inputs.ToolResult) -> None:
+        call = self._calls.get(event.call_id)
+        if call is None:
+            raise LocalProtocolError(f"ToolResult for unknown call_id {event.call_id!r}")
+        if call.state is CallState.DONE or self._state == "closed":
+            return  # timed out already, or the session ended: the model has its answer
+        if call.state is CallState.AWAITING_APPROVAL:
+            raise LocalProtocolError(f"call {event.call_id!r} waits for approval, not a result")
+        if isinstance(call.tool, Handoff):
+            if event.failed:
+                self._give_output(call, event.output, failed=True)
+            else:
+                call.deadline = None
+                self._start_agent(call.tool.agent, handoff=call)
+            return
+        self._give_output(call, event.output, failed=event.failed)
+
+    def _on_approve(self, event: inputs.ApproveTool) -> None:
+        call = self._awaiting_approval(event.call_id)
+        assert isinstance(call.tool, FunctionTool)
+        call.state = CallState.RUNNING
+        self._emit(
+            events.ToolStartEvent(
+                agent=call.agent, tool=call.tool, call_id=call.call_id, arguments=call.arguments
+            )
+        )
+        timeout = (
+            call.tool.timeout_s if call.tool.timeout_s is not None else self.config.tool_timeout_s
+        )
+        self._run(call, call.tool, call.parsed, timeout=timeout)
+
+    def _on_reject(self, event: inputs.RejectTool) -> None:
+        call = self._awaiting_approval(event.call_id)
+        message = event.message or f"The user rejected the call of {call.name!r}."
+        self._give_output(call, message, failed=True)
+
+    def _awaiting_approval(self, call_id: str) -> Call:
+        call = self._calls.get(call_id)
+        if call is None or call.state is not CallState.AWAITING_APPROVAL:
+            raise LocalProtocolError(f"no tool call {call_id!r} waits for approval")
+        if self._state == "closed":
+            raise LocalProtocolError(f"cannot answer the approval: {self._closed_why}")
+        return call
+
+    def _give_output(self, call: Call, output: str, *, failed: bool = False) -> None:
+        """The call's one output: to subscribers, to the model, then the follow-up if due."""
+        self._emit(
+            events.ToolEndEvent(
+                agent=call.agent,
+                tool=call.tool,
+                call_id=call.call_id,
+                output=output,
+                failed=failed,
+            )
+        )
+        self._emit(
+            wire.ConversationItemCreate(
+                item=item_to_wire(function_call_output(call.call_id, output))
+            )
+        )
+        due = self._calls.finish(call)
+        if due is not None or call.response_id is None:
+            self._request_response()
+
+    def _on_timer(self, event: inputs.TimerFired) -> None:
+        self._now = event.now
+        for call in self._calls.expired(event.now):
+            self._give_output(
+                call,
+                f"Error: the tool {call.name!r} did not answer in time and was abandoned.",
+                failed=True,
+            )
+
+    # -- guardrails -------------------------------------------------------------------------
+
+    def _check_text(self, response_id: str, item_id: str, text: str | None) -> None:
+        if text is None or response_id in self._tripped:
+            return
+        guardrails = self._active_guardrails
+        if not guardrails:
+            return
+        run_id = self._ids()
+        self._guardrails.started(
+            run_id, GuardrailRun(response_id=response_id, item_id=item_id, text=text)
+        )
+        self._emit(
+            effects.RunGuardrails(
+                run_id=run_id,
+                response_id=response_id,
+                item_id=item_id,
+                text=text,
+                guardrails=guardrails,
+                agent=self._agent,
+                context=self.context,
+            )
+        )
+
+    def _on_guardrail_result(self, event: inputs.GuardrailResult) -> None:
+        run = self._guardrails.runs.pop(event.run_id, None)
+        if run is None:
+            raise LocalProtocolError(f"no RunGuardrails with run_id {event.run_id!r}")
+        if not event.tripped or run.response_id in self._tripped or self._state == "closed":
+            return
+        self._tripped.add(run.response_id)
+        self._emit(
+            events.GuardrailTrippedEvent(
+                guardrails=event.tripped,
+                output_info=event.output_info,
+                response_id=run.response_id,
+                item_id=run.item_id,
+                text=run.text,
+            )
+        )
+        self._interrupt(cancel=True, only=run.response_id)
+        notice = user_text(f"guardrail triggered: {', '.join(event.tripped)}")
+        self._emit(wire.ConversationItemCreate(item=item_to_wire(notice)))
+        self._request_response()
