@@ -29,6 +29,11 @@ naming why). Within *ready* the concerns are kept by small helpers, each in its 
 - ``GuardrailText`` (``_guardrails``): when output guardrails are due;
 - ``History`` (``history``): the items in ``previous_item_id`` order.
 
+The class itself is layered, one file a layer: ``_session_state`` (what is remembered, and the
+moves every part makes: emit, request a response, interrupt), ``_session_tools`` (agents,
+instructions, tool calls, handoffs, guardrails), ``_session_server`` (each server event), and
+this module (``handle``, the connection's life, the application's commands).
+
 Nothing the server sends makes ``handle`` raise: invalid data becomes an ``ErrorEvent``.
 ``handle`` raises ``LocalProtocolError`` only for the caller's misuse.
 """
