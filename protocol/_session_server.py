@@ -101,12 +101,13 @@ class SessionServer(SessionTools):
         self._response_started.pop(response_id, None)
         self._emit(events.AgentEndEvent(agent=self._agent, response_id=response_id, status=status))
         # Function calls whose outputs were all given while the response ran: follow up now.
-        due = self._calls.response_done(response_id, cancelled=status == "cancelled")
+        if self._calls.response_done(response_id, cancelled=status == "cancelled") is not None:
+            # Asked while the response still counts as active, so that it coalesces with
+            # any request deferred meanwhile: one response.create serves both.
+            self._request_response()
         create = self._gate.done(response_id)
         if create is not None:
             self._send_create(create)
-        if due is not None:
-            self._request_response()
 
     def _usage(self, response_id: str, usage: Any) -> None:
         if not isinstance(usage, dict):
