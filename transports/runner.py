@@ -1,0 +1,403 @@
+"""The anyio driver: runs a pure ``Session`` over a transport on asyncio or trio alike.
+
+The driver owns what the core must not: tasks, the clock, timers, running user code (tools,
+guardrails, instruction functions) and subscribers. Everything it does goes through one
+synchronous step, ``_step(input)``: the core's ``handle`` and the dispatch of its outputs (client
+events queued for sending in order, session events buffered for subscribers, effects started
+as tasks). A step has no ``await`` inside, so steps never interleave and the core sees one
+event at a time, in the order the loop produced them.
+
+    async with run(agent, transport=transport) as session:
+        await session.send_message("Hello")
+        async for event in session:
+            ...
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import anyio
+import anyio.abc
+from realtime_sansio.protocol import (
+    Agent,
+    FunctionTool,
+    GuardrailFunctionOutput,
+    Handoff,
+    LocalProtocolError,
+    ModelConfig,
+    RunConfig,
+    Session,
+    SessionModelSettings,
+    ToolArgumentsError,
+    ToolContext,
+    effects,
+    events,
+    inputs,
+    wire,
+)
+from realtime_sansio.protocol.history import History
+from realtime_sansio.protocol.items import UserMessage
+
+from .base import ConnectionClosed, Transport
+from .subscriptions import DEFAULT_SUBSCRIBER_BUFFER, SlowSubscriberError, Subscription
+
+__all__ = ["RealtimeSession", "Runner", "SlowSubscriberError", "Subscription", "run"]
+
+
+def _tool_output(result: Any) -> str:
+    """What the model is told a tool returned: text as is, JSON for data, else ``str``."""
+    if isinstance(result, str):
+        return result
+    if result is None:
+        return ""
+    try:
+        return json.dumps(result)
+    except (TypeError, ValueError):
+        return str(result)
+
+
+async def _call_user(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call user code: coroutine functions awaited, sync functions in a worker thread (so a
+    blocking tool never stalls the loop; a hung one is abandoned on cancellation)."""
+    if inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(
+        getattr(func, "__call__", None)  # noqa: B004
+    ):
+        result = await func(*args, **kwargs)
+    else:
+        result = await anyio.to_thread.run_sync(
+            functools.partial(func, *args, **kwargs), abandon_on_cancel=True
+        )
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+class RealtimeSession:
+    """A running session: the application's handle on one conversation (see ``run``)."""
+
+    def __init__(
+        self,
+        core: Session,
+        transport: Transport,
+        task_group: anyio.abc.TaskGroup,
+        *,
+        subscriber_buffer: int = DEFAULT_SUBSCRIBER_BUFFER,
+    ) -> None:
+        self._core = core
+        self._transport = transport
+        self._tg = task_group
+        self._subscriber_buffer = subscriber_buffer
+        self._outgoing: deque[wire.ClientEvent | wire.RawClientEvent] = deque()
+        self._send_lock = anyio.Lock()
+        self._subscriptions: list[Subscription] = []
+        self._default = self.subscribe()  # made first, so `async for` misses nothing
+        self._timer_changed = anyio.Event()
+        self._tasks: dict[str, anyio.CancelScope] = {}  # call id -> its tool task
+        self._closed = anyio.Event()
+        self._close_error: ConnectionClosed | None = None
+
+    # -- the application's API --------------------------------------------------------------
+
+    @property
+    def current_agent(self) -> Agent:
+        return self._core.current_agent
+
+    @property
+    def history(self) -> History:
+        return self._core.history
+
+    @property
+    def response_active(self) -> bool:
+        return self._core.response_active
+
+    async def send_message(self, message: str | UserMessage) -> None:
+        await self._command(inputs.SendMessage(message=message))
+
+    async def send_audio(self, pcm: bytes, *, commit: bool = False) -> None:
+        await self._command(inputs.SendAudio(data=pcm, commit=commit))
+
+    async def clear_audio(self) -> None:
+        await self._command(inputs.ClearAudio())
+
+    async def send_raw_event(self, event: wire.ClientEvent | Mapping[str, Any]) -> None:
+        await self._command(inputs.SendRawEvent(event=event))
+
+    async def interrupt(self, *, force_cancel: bool = False) -> None:
+        await self._command(inputs.Interrupt(force_cancel=force_cancel))
+
+    async def update_session(self, settings: SessionModelSettings) -> None:
+        await self._command(inputs.UpdateSession(settings=settings))
+
+    async def update_agent(self, agent: Agent) -> None:
+        await self._command(inputs.UpdateAgent(agent=agent))
+
+    async def audio_played(self, item_id: str, content_index: int, ms: float) -> None:
+        await self._command(inputs.AudioPlayed(item_id=item_id, content_index=content_index, ms=ms))
+
+    async def approve_tool(self, call_id: str) -> None:
+        await self._command(inputs.ApproveTool(call_id=call_id))
+
+    async def reject_tool(self, call_id: str, message: str | None = None) -> None:
+        await self._command(inputs.RejectTool(call_id=call_id, message=message))
+
+    def subscribe(self, *, max_buffer: int | None = None) -> Subscription:
+        """A new subscriber: every event from now on, bounded by ``max_buffer`` (see
+        ``subscriptions`` for the overflow policy). Idempotent to end with ``unsubscribe``."""
+        subscription = Subscription(max_buffer or self._subscriber_buffer)
+        if self._closed.is_set():
+            subscription.end()
+        self._subscriptions.append(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        if subscription in self._subscriptions:
+            self._subscriptions.remove(subscription)
+        subscription.end()
+
+    def __aiter__(self) -> AsyncIterator[events.SessionEvent]:
+        return self._default
+
+    async def close(self) -> None:
+        """End the session: close the connection, cancel pending tools; returns promptly."""
+        if not self._closed.is_set():
+            self._step(inputs.Close())
+            with anyio.move_on_after(2):  # a peer that never answers the close is not waited for
+                await self._flush()
+                await self._transport.close(1000, "session closed")
+            self._finish()
+        self._tg.cancel_scope.cancel()
+
+    async def wait_closed(self) -> None:
+        """Wait until the connection has ended."""
+        await self._closed.wait()
+
+    # -- the one synchronous step -------------------------------------------------------------
+
+    async def _command(self, event: inputs.Input) -> None:
+        if self._close_error is not None:
+            raise LocalProtocolError(f"cannot {type(event).__name__}: {self._close_error}")
+        self._step(event)
+        await self._flush()
+
+    def _step(self, event: inputs.AnyInput) -> None:
+        outputs = self._core.handle(event, now=anyio.current_time())
+        for output in outputs:
+            if isinstance(output, (wire.ClientEventBase, wire.RawClientEvent)):
+                self._outgoing.append(output)
+            elif isinstance(output, effects.CallTool):
+                self._start_tool(output)
+            elif isinstance(output, effects.RunGuardrails):
+                self._tg.start_soon(self._run_guardrails, output)
+            elif isinstance(output, effects.ResolveInstructions):
+                self._tg.start_soon(self._resolve_instructions, output)
+            elif isinstance(output, effects.CloseConnection):
+                self._tg.start_soon(self._transport.close, output.code, output.reason)
+            else:
+                self._publish(output)
+        self._timer_changed.set()
+
+    def _publish(self, event: events.SessionEvent) -> None:
+        if isinstance(event, events.ToolEndEvent):
+            # The core answered the call itself (a timeout): stop the task that still runs it.
+            scope = self._tasks.pop(event.call_id, None)
+            if scope is not None:
+                scope.cancel()
+        for subscription in self._subscriptions:
+            subscription.deliver(event)
+
+    async def _flush(self) -> None:
+        """Send what the steps queued, in order (one sender at a time keeps the order)."""
+        async with self._send_lock:
+            while self._outgoing:
+                event = self._outgoing.popleft()
+                try:
+                    await self._transport.send(self._core.encode(event))
+                except ConnectionClosed:
+                    self._outgoing.clear()
+                    return
+
+    async def _answer(self, event: inputs.Input) -> None:
+        """An effect's answer: a step and its sends, unless the session has ended."""
+        if self._closed.is_set():
+            return
+        self._step(event)
+        await self._flush()
+
+    # -- background tasks -----------------------------------------------------------------------
+
+    async def _start(self) -> None:
+        self._step(inputs.Connected())
+        await self._flush()
+        self._tg.start_soon(self._read)
+        self._tg.start_soon(self._tick)
+
+    async def _read(self) -> None:
+        while True:
+            try:
+                frame = await self._transport.receive()
+            except ConnectionClosed as closed:
+                self._close_error = closed
+                self._step(inputs.ConnectionLost(code=closed.code, reason=closed.reason))
+                self._finish()
+                return
+            self._step(frame)
+            await self._flush()
+
+    def _finish(self) -> None:
+        self._closed.set()
+        for scope in self._tasks.values():
+            scope.cancel()
+        self._tasks.clear()
+        for subscription in self._subscriptions:
+            subscription.end()
+
+    async def _tick(self) -> None:
+        """Wake the core at its deadlines (tool timeouts), on the loop's own clock."""
+        while not self._closed.is_set():
+            self._timer_changed = anyio.Event()
+            deadline = self._core.get_timer()
+            if deadline is None:
+                await self._timer_changed.wait()
+                continue
+            with anyio.move_on_after(max(0.0, deadline - anyio.current_time())):
+                await self._timer_changed.wait()
+            if anyio.current_time() >= deadline and not self._closed.is_set():
+                await self._answer(inputs.TimerFired(now=anyio.current_time()))
+
+    def _start_tool(self, effect: effects.CallTool) -> None:
+        scope = anyio.CancelScope()
+        self._tasks[effect.call_id] = scope
+        self._tg.start_soon(self._run_tool, effect, scope)
+
+    async def _run_tool(self, effect: effects.CallTool, scope: anyio.CancelScope) -> None:
+        with scope:
+            try:
+                output = await self._invoke(effect)
+                failed = False
+            except ToolArgumentsError as exc:
+                output, failed = f"Error: invalid arguments for {effect.name!r}: {exc}", True
+            except Exception as exc:  # a tool's failure is news for the model, not a crash
+                output, failed = f"Error: {type(exc).__name__}: {exc}", True
+            self._tasks.pop(effect.call_id, None)
+            await self._answer(
+                inputs.ToolResult(call_id=effect.call_id, output=output, failed=failed)
+            )
+
+    async def _invoke(self, effect: effects.CallTool) -> str:
+        tool = effect.tool
+        if isinstance(tool, Handoff):
+            if tool.on_handoff is not None:
+                await _call_user(
+                    tool.on_handoff, *tool.build_callback_args(effect.arguments, effect.context)
+                )
+            return ""
+        assert isinstance(tool, FunctionTool)
+        context = ToolContext(context=effect.context, call_id=effect.call_id, tool_name=tool.name)
+        args, kwargs = tool.build_call_args(effect.arguments, context)
+        return _tool_output(await _call_user(tool.on_invoke, *args, **kwargs))
+
+    async def _run_guardrails(self, effect: effects.RunGuardrails) -> None:
+        tripped: list[str] = []
+        infos: list[Any] = []
+        for guardrail in effect.guardrails:
+            try:
+                verdict = await _call_user(
+                    guardrail.guardrail_function, effect.context, effect.agent, effect.text
+                )
+            except Exception as exc:  # reported; the reply goes on unchecked by this one
+                name, kind = guardrail.get_name(), type(exc).__name__
+                message = f"guardrail {name!r} raised {kind}: {exc}"
+                self._publish(events.ErrorEvent(code="guardrail_failed", message=message))
+                continue
+            if isinstance(verdict, GuardrailFunctionOutput) and verdict.tripwire_triggered:
+                tripped.append(guardrail.get_name())
+                infos.append(verdict.output_info)
+        await self._answer(
+            inputs.GuardrailResult(
+                run_id=effect.run_id, tripped=tuple(tripped), output_info=tuple(infos)
+            )
+        )
+
+    async def _resolve_instructions(self, effect: effects.ResolveInstructions) -> None:
+        instructions = effect.agent.instructions
+        assert not isinstance(instructions, str)
+        try:
+            text = await _call_user(instructions, effect.context)
+        except Exception as exc:  # the session starts without them, and says so
+            name, kind = effect.agent.name, type(exc).__name__
+            error = f"the instructions of agent {name!r} raised {kind}: {exc}"
+            answer = inputs.InstructionsResolved(request_id=effect.request_id, error=error)
+        else:
+            answer = inputs.InstructionsResolved(
+                request_id=effect.request_id, instructions=str(text)
+            )
+        await self._answer(answer)
+
+
+@asynccontextmanager
+async def run(
+    agent: Agent,
+    *,
+    config: RunConfig | None = None,
+    model_config: ModelConfig | None = None,
+    context: Any = None,
+    transport: Transport | None = None,
+    subscriber_buffer: int = DEFAULT_SUBSCRIBER_BUFFER,
+) -> AsyncIterator[RealtimeSession]:
+    """Run ``agent`` over ``transport``: a session for the duration of the ``async with``.
+
+    ``transport`` defaults to a WebSocket connection made from ``model_config`` (see
+    ``transports.websocket``); the in-memory fake server is ``transports.memory``.
+    """
+    model_config = model_config or ModelConfig()
+    if transport is None:
+        transport = _default_transport(model_config)
+    core = Session(agent, config=config, context=context, dialect=model_config.dialect)
+    async with transport, anyio.create_task_group() as task_group:
+        session = RealtimeSession(core, transport, task_group, subscriber_buffer=subscriber_buffer)
+        await session._start()
+        try:
+            yield session
+        finally:
+            await session.close()
+
+
+def _default_transport(model_config: ModelConfig) -> Transport:
+    raise LocalProtocolError(
+        "run() needs a transport: pass transport=... (for example "
+        "realtime_sansio.transports.memory.FakeServerTransport() for the built-in fake server)"
+    )
+
+
+class Runner:
+    """An agent with its configuration, to run as many sessions as needed."""
+
+    def __init__(
+        self,
+        agent: Agent,
+        *,
+        config: RunConfig | None = None,
+        model_config: ModelConfig | None = None,
+    ) -> None:
+        self.agent = agent
+        self.config = config
+        self.model_config = model_config
+
+    def run(
+        self, *, context: Any = None, transport: Transport | None = None
+    ) -> AbstractAsyncContextManager[RealtimeSession]:
+        """``async with runner.run(context=...) as session``: a new session of the agent."""
+        return run(
+            self.agent,
+            config=self.config,
+            model_config=self.model_config,
+            context=context,
+            transport=transport,
+        )
