@@ -115,7 +115,7 @@ class SessionState:
         """When the driver should call back with ``TimerFired`` (same clock as ``now``)."""
         return self._calls.next_deadline()
 
-    def encode(self, event: wire.ClientEvent) -> str:
+    def encode(self, event: wire.ClientEvent | wire.RawClientEvent) -> str:
         """A client event as a text frame in this session's dialect."""
         return wire.encode_client_event(event, dialect=self.dialect)
 

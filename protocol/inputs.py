@@ -170,8 +170,8 @@ class GuardrailResult:
     """
 
     run_id: str
-    tripped: tuple[str, ...] = attrs.field(default=(), converter=tuple)
-    output_info: tuple[Any, ...] = attrs.field(default=(), converter=tuple)
+    tripped: tuple[str, ...] = ()
+    output_info: tuple[Any, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
