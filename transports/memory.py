@@ -1,0 +1,89 @@
+"""The in-memory transport: two connected endpoints, no network, the same driver code.
+
+``memory_pair()`` gives a client end and a server end joined by bounded anyio streams (a
+frame is a ``str``; ``max_frames`` frames may wait in each direction, then ``send`` waits:
+backpressure, not unbounded memory). Closing either end ends both, with the close code and
+reason passed to the other side as ``ConnectionClosed``.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from .base import ConnectionClosed
+
+__all__ = ["DEFAULT_MAX_FRAMES", "MemoryEndpoint", "memory_pair"]
+
+DEFAULT_MAX_FRAMES = 256
+"""Frames that may wait in each direction before ``send`` waits for the reader."""
+
+
+class _Link:
+    """What both ends share: how the connection ended, once it has."""
+
+    def __init__(self) -> None:
+        self.closed: ConnectionClosed | None = None
+
+
+class MemoryEndpoint:
+    """One end of an in-memory connection; implements ``Transport``."""
+
+    def __init__(
+        self,
+        outgoing: MemoryObjectSendStream[str],
+        incoming: MemoryObjectReceiveStream[str],
+        link: _Link,
+        peer_closes: list[MemoryObjectSendStream[str]],
+    ) -> None:
+        self._outgoing = outgoing
+        self._incoming = incoming
+        self._link = link
+        self._peer_closes = peer_closes
+
+    async def __aenter__(self) -> MemoryEndpoint:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close(1000, "")
+
+    async def send(self, text: str) -> None:
+        if self._link.closed is not None:
+            raise self._link.closed
+        try:
+            await self._outgoing.send(text)
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            raise self._link.closed or ConnectionClosed(1006, "the peer went away") from None
+
+    async def receive(self) -> str:
+        try:
+            return await self._incoming.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
+            raise self._link.closed or ConnectionClosed(1006, "the peer went away") from None
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        if self._link.closed is None:
+            self._link.closed = ConnectionClosed(code, reason)
+        # Ending both send streams lets each side's receive drain what was sent, then end.
+        for stream in self._peer_closes:
+            stream.close()
+
+
+def memory_pair(
+    max_frames: int = DEFAULT_MAX_FRAMES,
+) -> tuple[MemoryEndpoint, MemoryEndpoint]:
+    """A connected (client, server) pair of in-memory endpoints."""
+    to_server, from_client = anyio.create_memory_object_stream[str](max_frames)
+    to_client, from_server = anyio.create_memory_object_stream[str](max_frames)
+    link = _Link()
+    senders = [to_server, to_client]
+    client = MemoryEndpoint(to_server, from_server, link, senders)
+    server = MemoryEndpoint(to_client, from_client, link, senders)
+    return client, server
