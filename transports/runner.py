@@ -97,11 +97,11 @@ class RealtimeSession:
         self._outgoing: deque[wire.ClientEvent | wire.RawClientEvent] = deque()
         self._send_lock = anyio.Lock()
         self._subscriptions: list[Subscription] = []
-        self._default = self.subscribe()  # made first, so `async for` misses nothing
         self._timer_changed = anyio.Event()
         self._tasks: dict[str, anyio.CancelScope] = {}  # call id -> its tool task
         self._closed = anyio.Event()
         self._close_error: ConnectionClosed | None = None
+        self._default = self.subscribe()  # made before any step, so `async for` misses nothing
 
     # -- the application's API --------------------------------------------------------------
 
