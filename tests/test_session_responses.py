@@ -292,6 +292,13 @@ def test_the_servers_word_on_turn_detection_counts() -> None:
     assert len(creates(out)) == 1
 
 
+def test_switching_to_push_to_talk_mid_session_counts() -> None:
+    s = started()
+    s.handle(inputs.UpdateSession(settings=SessionModelSettings(turn_detection=None)))
+    out = s.handle(inputs.SendAudio(data=b"\x00\x00", commit=True))
+    assert len(creates(out)) == 1
+
+
 def test_clear_audio_clears_the_input_buffer() -> None:
     s = started()
     assert sent_types(s.handle(inputs.ClearAudio())) == ["input_audio_buffer.clear"]

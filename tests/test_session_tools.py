@@ -417,3 +417,23 @@ def test_update_agent_switches_without_a_handoff() -> None:
     assert tools_named(one(out, wire.SessionUpdate).session) == ["quote"]
     assert of_type(out, events.HandoffEvent) == []
     assert feed.session.current_agent is sales
+
+
+def test_a_handoff_callback_that_times_out_aborts_the_switch() -> None:
+    triage = agent(handoffs=[handoff(_sales(), on_handoff=lambda ctx: None)])
+    feed = _calling(triage, config=RunConfig(tool_timeout_s=2.0))
+    out = feed(args_done("r1", "call_h", "transfer_to_sales"), now=0.0)
+    assert one(out, effects.CallTool).timeout_s == 2.0
+    out = feed(inputs.TimerFired(now=2.0))
+    assert outputs_given(out)[0]["output"].startswith("Error: ")
+    assert feed(inputs.ToolResult(call_id="call_h", output="")) == []
+    assert feed.session.current_agent is triage
+
+
+def test_the_follow_up_of_a_handoff_waits_for_the_targets_instructions() -> None:
+    sales = Agent(name="Sales", instructions=lambda ctx: "never run")
+    feed = _calling(agent(handoffs=[sales]))
+    ask = one(feed(args_done("r1", "call_h", "transfer_to_sales")), effects.ResolveInstructions)
+    assert creates(feed(done("r1"))) == []
+    out = feed(inputs.InstructionsResolved(request_id=ask.request_id, instructions="Sell."))
+    assert sent_types(out) == ["session.update", "conversation.item.create", "response.create"]
