@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from realtime_sansio.protocol import (
     PCMU,
     RunConfig,
@@ -30,16 +33,16 @@ MS = 48  # bytes of 24 kHz PCM16 per millisecond
 
 
 def _speaking(
-    rid: str = "r1", iid: str = "i1", ms: int = 1000, *, at: float = 10.0, **kwargs: object
+    rid: str = "r1", iid: str = "i1", ms: int = 1000, *, at: float = 10.0, **kwargs: Any
 ) -> Feed:
     """A started session whose response ``rid`` has sent ``ms`` of audio at time ``at``."""
-    feed = Feed(started(**kwargs))  # type: ignore[arg-type]
+    feed = Feed(started(**kwargs))
     feed(created(rid), now=at)
     feed(audio_delta(rid, iid, ms * MS), now=at)
     return feed
 
 
-def _truncate(out: list[object]) -> wire.ConversationItemTruncate:
+def _truncate(out: Sequence[object]) -> wire.ConversationItemTruncate:
     return one(sent(out), wire.ConversationItemTruncate)
 
 

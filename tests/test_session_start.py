@@ -221,7 +221,7 @@ def test_dynamic_instructions_are_asked_for_before_the_session_update(is_async: 
 def test_app_inputs_wait_for_the_instructions_and_replay_in_order() -> None:
     session = Session(_dynamic_agent())
     ask = one(session.handle(inputs.Connected()), effects.ResolveInstructions)
-    waiting = [
+    waiting: list[inputs.Input] = [
         inputs.SendMessage(message="first"),
         inputs.SendAudio(data=b"\x01\x00" * 10),
         inputs.SendMessage(message="second"),
