@@ -2,7 +2,9 @@
 
 Server events carry fresh ``event_id``s; responses belong to the default conversation unless
 ``out_of_band=True``. ``sent(outputs)`` is the one way tests read client events: it checks
-every one against the ``openai`` package's GA models (extra fields forbidden) first.
+every one against the ``openai`` package's models (extra fields forbidden) first. The tests'
+``Session`` is the real one whose ``handle`` also checks every client event it emits, so no
+event escapes the check even where a test does not look at it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from oracle import validate_beta_client_event, validate_client_event
-from realtime_sansio.protocol import Agent, RunConfig, Session, events, inputs, wire
+from realtime_sansio.protocol import Agent, RunConfig, events, inputs, wire
+from realtime_sansio.protocol import Session as _Session
 from realtime_sansio.protocol.agent import FunctionTool, function_tool
 from realtime_sansio.protocol.session import Output
 
@@ -299,6 +302,15 @@ def outputs_given(outputs: Iterable[object]) -> list[dict[str, Any]]:
 
 
 # -- sessions and agents ---------------------------------------------------------------------
+
+
+class Session(_Session):
+    """The Session, checking every client event it emits (in its dialect) with the oracle."""
+
+    def handle(self, event: inputs.AnyInput, *, now: float | None = None) -> list[Output]:
+        out = super().handle(event, now=now)
+        sent(out, dialect=self.dialect)
+        return out
 
 
 @function_tool

@@ -15,7 +15,6 @@ from realtime_sansio.protocol import (
     LocalProtocolError,
     NoiseReductionConfig,
     RunConfig,
-    Session,
     SessionModelSettings,
     ToolChoiceFunction,
     TracingConfig,
@@ -29,6 +28,7 @@ from realtime_sansio.protocol import (
 )
 from session_helpers import (
     Feed,
+    Session,
     agent,
     args_done,
     audio_delta,
@@ -300,11 +300,14 @@ def test_connection_lost_ends_the_session_naming_code_and_reason() -> None:
         session.handle(inputs.SendAudio(data=b"\x00\x00"))
 
 
-def test_a_tool_result_after_the_end_is_ignored() -> None:
+@pytest.mark.parametrize(
+    "end", [inputs.Close(), inputs.ConnectionLost(code=1006, reason="abnormal")], ids=repr
+)
+def test_a_tool_result_after_the_end_is_ignored(end: inputs.Input) -> None:
     session = started()
     session.handle(created("r1"))
     session.handle(args_done("r1", "call_1", "get_weather", '{"city": "Oslo"}'))
-    session.handle(inputs.ConnectionLost(code=1006, reason="abnormal"))
+    session.handle(end)
     assert session.handle(inputs.ToolResult(call_id="call_1", output="Sunny")) == []
 
 
