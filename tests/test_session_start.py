@@ -119,9 +119,6 @@ def test_unset_settings_are_not_sent() -> None:
 
 
 def test_user_callables_are_never_serialised() -> None:
-    def ask_twice(n: int) -> str:
-        raise AssertionError("never run")
-
     sales = Agent(name="Sales", instructions="Sell.")
     the_agent = agent(
         tools=[get_weather, tool("count", needs_approval=True, timeout_s=3)],
