@@ -11,6 +11,7 @@ the server refused). Nothing played means the item is deleted, not truncated to 
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 
 from .audio.formats import PCM16, AudioFormat
@@ -103,7 +104,8 @@ class Playback:
     ) -> tuple[ConversationItemTruncate | ConversationItemDelete, int]:
         """Cut an item at the heard position: the event to send, and the position in ms."""
         track.cut = True
-        end_ms = int(track.played_ms(now))
+        # Whole milliseconds heard, floored; the epsilon keeps 0.6 s - 0.0 s from reading 599.
+        end_ms = math.floor(track.played_ms(now) + 1e-6)
         if end_ms <= 0:
             return ConversationItemDelete(item_id=item_id), 0
         return (

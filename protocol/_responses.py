@@ -9,9 +9,14 @@ official SDKs, was for years simply lost. Here every request goes through ``requ
 - ``response.done`` of the active response sends exactly one deferred request, if any;
 - a refusal of ours re-defers it, so it is served after the response the server knows of.
 
-"In flight" covers the gap between our ``response.create`` and its ``response.created``: a
-second request there would be refused too. Out-of-band responses (``conversation: "none"``)
-never count and never wait.
+"In flight" covers the gap between our ``response.create`` and the server's answer: a second
+request there would be refused too. A ``response.created`` that arrives meanwhile may be ours
+or the server's own (VAD made one just before ours arrived): the request stays in flight until
+that is settled. A refusal settles it (not ours: deferred again); so does that response's
+``response.done`` with no refusal before it (it was ours: the server answers events in order,
+so a refusal would have come first). Any other error naming our request ends it too, and the
+next deferred request goes out. Out-of-band responses (``conversation: "none"``) never count
+and never wait.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ class ResponseGate:
         "deferred_params",
         "in_flight",
         "in_flight_params",
+        "maybe_ours",
     )
 
     def __init__(self, ids: Callable[[], str]) -> None:
@@ -48,6 +54,8 @@ class ResponseGate:
         self.in_flight: str | None = None
         """The ``event_id`` of our ``response.create`` that the server has not answered."""
         self.in_flight_params: dict[str, Any] | None = None
+        self.maybe_ours: str | None = None
+        """A response created while ours was in flight: ours, unless a refusal follows."""
         self.deferred = False
         self.deferred_params: dict[str, Any] | None = None
 
@@ -72,14 +80,19 @@ class ResponseGate:
     def created(self, response_id: str) -> None:
         """``response.created`` for the default conversation (ours, or the server's own)."""
         self.active_id = response_id
-        # Ours or not, the server now has an active response: if ours was not the one it
-        # created, the refusal that follows re-defers it.
-        self.in_flight = None
+        if self.in_flight is not None:
+            self.maybe_ours = response_id
 
     def done(self, response_id: str) -> ResponseCreate | None:
         """``response.done`` for the default conversation: the deferred request, if any."""
         if self.active_id == response_id:
             self.active_id = None
+        if self.maybe_ours == response_id:
+            # No refusal came while it ran: it was the response we asked for.
+            self.maybe_ours = self.in_flight = None
+        return self._next()
+
+    def _next(self) -> ResponseCreate | None:
         if self.deferred and not self.busy:
             params, self.deferred, self.deferred_params = self.deferred_params, False, None
             return self._create(params)
@@ -95,5 +108,13 @@ class ResponseGate:
         if self.in_flight is not None and event_id in (None, self.in_flight):
             if not self.deferred:
                 self.deferred_params = self.in_flight_params
-            self.in_flight = None
+            self.in_flight = self.maybe_ours = None
             self.deferred = True
+
+    def failed(self, event_id: str | None) -> ResponseCreate | None:
+        """The server refused our ``response.create`` for another reason (bad parameters...):
+        that request is over (the error says why); the next deferred one goes out."""
+        if event_id is None or event_id != self.in_flight:
+            return None
+        self.in_flight = self.maybe_ours = None
+        return self._next()

@@ -11,7 +11,6 @@ from ._session_tools import SessionTools
 from .audio.formats import AudioFormat
 from .errors import RemoteProtocolError
 from .items import (
-    FunctionCall,
     OutputAudio,
     OutputText,
     item_from_wire,
@@ -26,7 +25,9 @@ class SessionServer(SessionTools):
 
     # -- server events ----------------------------------------------------------------------
 
-    def _on_session_updated(self, event: wire.SessionCreated | wire.SessionUpdated) -> None:
+    def _on_session_updated(self, event: wire.SessionUpdated) -> None:
+        # Only session.updated: session.created shows the server's defaults from before our
+        # session.update, and would undo a push-to-talk or format we asked for.
         audio = event.session.get("audio")
         if not isinstance(audio, dict):
             return
@@ -44,7 +45,6 @@ class SessionServer(SessionTools):
     def _on_error(self, event: wire.ServerError) -> None:
         error = event.error
         if error.code == "conversation_already_has_active_response":
-            self._create_sent_at.pop(error.event_id or "", None)
             self._gate.refused(error.event_id)
             return
         if error.code == "response_cancel_not_active":
@@ -58,6 +58,11 @@ class SessionServer(SessionTools):
                 event_id=error.event_id,
             )
         )
+        if error.event_id is not None and error.event_id == self._gate.in_flight:
+            self._cancel_on_create = False  # the response to cancel will never exist
+            create = self._gate.failed(error.event_id)
+            if create is not None:
+                self._send_create(create)
 
     def _on_response_created(self, event: wire.ResponseCreated) -> None:
         response = event.response
@@ -69,9 +74,10 @@ class SessionServer(SessionTools):
             return
         in_flight = self._gate.in_flight
         self._gate.created(response_id)
-        self._response_started[response_id] = (
-            self._create_sent_at.pop(in_flight, None) if in_flight else None
-        )
+        # Our create's time, when this is (most likely) its response: a VAD turn has none.
+        sent = self._create_sent
+        sent_at = sent[1] if sent is not None and sent[0] == in_flight else None
+        self._response_started[response_id] = sent_at if self._speech_stopped_at is None else None
         self._emit(events.AgentStartEvent(agent=self._agent, response_id=response_id))
         if self._cancel_on_create:
             self._cancel_on_create = False
@@ -237,8 +243,6 @@ class SessionServer(SessionTools):
             self._emit(events.HistoryAddedEvent(item=item, previous_item_id=previous))
         else:
             self._emit(events.HistoryUpdatedEvent(item_id=item.id, item=self.history.get(item.id)))
-        if isinstance(item, FunctionCall) and item.status == "completed":
-            self._function_call(item.call_id, item.name, item.arguments, self._gate.active_id)
 
     def _on_output_item_done(self, event: wire.ResponseOutputItemDone) -> None:
         item = event.item
@@ -258,6 +262,12 @@ class SessionServer(SessionTools):
         self._truncation_metrics(event.item_id)
 
     def _on_item_truncated(self, event: wire.ConversationItemTruncated) -> None:
+        if event.audio_end_ms < 0 or event.content_index < 0:
+            raise RemoteProtocolError(
+                "conversation.item.truncated: negative audio_end_ms or content_index",
+                event_type=event.type,
+                field="audio_end_ms",
+            )
         if self.history.truncate_audio(event.item_id, event.content_index, event.audio_end_ms):
             self._emit(
                 events.HistoryUpdatedEvent(
@@ -327,7 +337,6 @@ class SessionServer(SessionTools):
     def _server_table(self) -> dict[type, Callable[[Any], None]]:
         s = self
         handlers: dict[type, Callable[[Any], None]] = {
-            wire.SessionCreated: s._on_session_updated,
             wire.SessionUpdated: s._on_session_updated,
             wire.ServerError: s._on_error,
             wire.ResponseCreated: s._on_response_created,

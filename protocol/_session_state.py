@@ -83,7 +83,7 @@ class SessionState:
         self._cancel_on_create = False
         self._turn_detection_on = True  # the server's default is server VAD
         self._server_interrupts = True
-        self._create_sent_at: dict[str, float] = {}  # event id of our response.create -> time
+        self._create_sent: tuple[str, float] | None = None  # our last response.create, and when
         self._response_started: dict[str, float | None] = {}  # response -> create time
         self._speech_stopped_at: float | None = None
         self._first_audio_seen = Recent()
@@ -146,7 +146,7 @@ class SessionState:
 
     def _send_create(self, create: wire.ResponseCreate) -> None:
         if create.event_id is not None:
-            self._create_sent_at[create.event_id] = self._now
+            self._create_sent = (create.event_id, self._now)
         self._emit(create)
 
     def _note_settings(self, settings: SessionModelSettings) -> None:
@@ -171,8 +171,11 @@ class SessionState:
         gate = self._gate
         target = only if only is not None else gate.active_id
         if cancel:
-            if gate.active_id is not None and (only is None or only == gate.active_id):
-                self._emit(wire.ResponseCancel(response_id=gate.active_id))
+            active = gate.active_id
+            if active is not None and (only is None or only == active):
+                # Silenced already means cancelled already (by us, or by the server's VAD).
+                if active not in self._silenced or force_cancel:
+                    self._emit(wire.ResponseCancel(response_id=active))
             elif gate.in_flight is not None and only is None:
                 self._cancel_on_create = True  # not created yet: cancel it when it is
             elif force_cancel:

@@ -117,7 +117,9 @@ class Session(SessionServer):
             if self._state != "closed":
                 try:
                     handler(event)
-                except RemoteProtocolError as exc:
+                except (RemoteProtocolError, LocalProtocolError) as exc:
+                    # A local error here means server data reached a part (the History...)
+                    # that refuses it: still the server's fault, never a crash.
                     out.append(events.ErrorEvent(code="invalid_server_event", message=str(exc)))
             return out
         if isinstance(event, wire.UnknownServerEvent):

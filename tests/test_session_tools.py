@@ -178,12 +178,20 @@ def test_a_call_announced_three_times_runs_once() -> None:
     assert len(of_type(feed.out, events.ToolStartEvent)) == 1
 
 
-def test_a_call_announced_only_by_its_item_runs() -> None:
+def test_a_call_announced_only_by_its_output_item_runs() -> None:
     feed = _calling()
-    out = feed(item_done(call_item("call_1", "get_weather", OSLO)))
+    out = feed(output_item_done("r1", call_item("call_1", "get_weather", OSLO)))
     assert one(out, effects.CallTool).arguments == {"city": "Oslo"}
     feed(inputs.ToolResult(call_id="call_1", output="Sunny"))
     assert len(creates(feed(done("r1")))) == 1
+
+
+def test_function_call_items_in_the_conversation_run_nothing() -> None:
+    # History restored by the application, or an item retrieved: no response asked for it.
+    feed = _calling()
+    out = feed(item_done(call_item("call_old", "get_weather", OSLO)))
+    assert not of_type(out, effects.CallTool)
+    assert of_type(out, events.HistoryAddedEvent)
 
 
 def test_a_repeated_call_after_its_output_is_not_answered_twice() -> None:
