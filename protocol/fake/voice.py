@@ -68,7 +68,8 @@ def _burst(word: str) -> npt.NDArray[np.float64]:
         signal += (gain + 0.02) / harmonic * np.sin(harmonic * phase)
     # A 20 ms attack, then a decay to about a fifth by the word's end (n >= 120 ms of samples).
     envelope = np.minimum(1.0, t / 0.02) * np.exp(-1.5 * t / t[-1])
-    return _LEVEL * signal * envelope / np.max(np.abs(signal))
+    shaped: npt.NDArray[np.float64] = _LEVEL * signal * envelope / np.max(np.abs(signal))
+    return shaped
 
 
 def synthesize_speech(text: str, fmt: AudioFormat = PCM16) -> bytes:
