@@ -370,10 +370,9 @@ async def run(
 
 
 def _default_transport(model_config: ModelConfig) -> Transport:
-    raise LocalProtocolError(
-        "run() needs a transport: pass transport=... (for example "
-        "realtime_sansio.transports.memory.FakeServerTransport() for the built-in fake server)"
-    )
+    from .connect import open_realtime  # the network stack only when it is used
+
+    return open_realtime(model_config)
 
 
 class Runner:
