@@ -1,0 +1,537 @@
+"""``ServerModel``: a pure, deterministic model of a well-behaved GA Realtime server.
+
+Client events go in (``receive``), server events come out, in the order the real GA server
+sends them. Nothing happens on its own: the caller advances each response (``step``), starts
+server-made responses (``start_response``) and makes the user speak under server VAD
+(``speech_started`` / ``speech_stopped``, or ``user_speaks``). So a test, or hypothesis, holds
+every interleaving in its hands, and the same calls always give the same events (ids come
+from counters).
+
+What it keeps, and the rules it enforces with the server's error codes:
+
+- the session (``session.update`` merged, answered with the whole ``session.updated``);
+- the conversation: items in order, with ``previous_item_id``; ``conversation.item.create``,
+  ``.delete``, ``.truncate`` (only assistant audio, never past the audio produced);
+- the input audio buffer: ``append``, ``clear``, ``commit`` (under 100 ms:
+  ``input_audio_buffer_commit_empty``); a commit becomes a user item;
+- at most one active response on the default conversation
+  (``conversation_already_has_active_response``, echoing the client's ``event_id``); any number
+  out of band (``conversation: "none"``, ``conversation_id: null``, no conversation items);
+- ``response.cancel`` (``response_cancel_not_active`` when nothing is active).
+
+What a response says is scripted (``scripts``): queue scripts with ``script()``, or give a
+``script_source`` to be asked when a response starts; otherwise it says ``DEFAULT_SCRIPT``.
+
+Mistakes a well-behaved *client* never makes (truncating past the audio, answering a call
+twice or one that does not exist...) are answered with an error event as the server would,
+and also recorded in ``violations`` for a test to assert on. The error codes are the real
+server's where known (``input_audio_buffer_commit_empty``, ``item_truncate_invalid_item_id``,
+``unsupported_content_type``...), plausible ones otherwise.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from .. import wire
+from ..audio.formats import PCM16, AudioFormat
+from ..errors import LocalProtocolError, RemoteProtocolError
+from ._streaming import ResponseRun, Streamer
+from .scripts import DEFAULT_SCRIPT, ResponseScript
+
+__all__ = [
+    "COMMIT_MIN_MS",
+    "MAX_APPEND_B64_BYTES",
+    "ScriptSource",
+    "ServerModel",
+    "Violation",
+    "default_session",
+]
+
+COMMIT_MIN_MS = 100
+"""The least audio a ``input_audio_buffer.commit`` accepts."""
+
+MAX_APPEND_B64_BYTES = 15 * 1024 * 1024
+"""The largest base64 payload of one ``input_audio_buffer.append``."""
+
+ClientInput = wire.ClientEvent | wire.RawClientEvent | Mapping[str, Any]
+ScriptSource = Callable[["ServerModel", bool], ResponseScript | None]
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class Violation:
+    """Something a well-behaved client never does, as the server model saw it."""
+
+    code: str
+    message: str
+    event: Any = attrs.field(repr=False, eq=False)
+
+
+def default_session() -> dict[str, Any]:
+    """The GA session a new connection starts with (``session.created``): server VAD on."""
+    return {
+        "type": "realtime",
+        "model": "gpt-realtime",
+        "instructions": "",
+        "output_modalities": ["audio"],
+        "audio": {
+            "input": {
+                "format": PCM16.to_wire(),
+                "transcription": None,
+                "noise_reduction": None,
+                "turn_detection": {
+                    "type": "server_vad",
+                    "threshold": 0.5,
+                    "prefix_padding_ms": 300,
+                    "silence_duration_ms": 500,
+                    "create_response": True,
+                    "interrupt_response": True,
+                },
+            },
+            "output": {"format": PCM16.to_wire(), "voice": "alloy", "speed": 1.0},
+        },
+        "tools": [],
+        "tool_choice": "auto",
+        "max_output_tokens": "inf",
+        "tracing": None,
+    }
+
+
+class ServerModel(Streamer):
+    """A GA Realtime server as a pure state machine (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        session: Mapping[str, Any] | None = None,
+        script_source: ScriptSource | None = None,
+        close_cancelled_items: bool = True,
+    ) -> None:
+        super().__init__(close_cancelled_items=close_cancelled_items)
+        self.script_source = script_source
+        """Asked for the script of a response none was queued for (with the model and whether
+        the response is out of band); None, or its returning None, means ``DEFAULT_SCRIPT``."""
+        self._session: dict[str, Any] = copy.deepcopy(dict(session or default_session()))
+        self._scripts: dict[bool, deque[ResponseScript]] = {False: deque(), True: deque()}
+        self._buffer = bytearray()
+        self._buffer_start_ms = 0.0  # where the buffer starts on the session's audio clock
+        self._speech_item: str | None = None
+        self._spoke = False  # assistant audio was produced: the voice is fixed from now on
+        self.committed_audio: list[bytes] = []
+        """The audio of each committed user turn, in order."""
+        self.violations: list[Violation] = []
+        self._handlers: dict[type, Callable[[Any], list[wire.ServerEvent]]] = {
+            wire.SessionUpdate: self._session_update,
+            wire.InputAudioBufferAppend: self._append,
+            wire.InputAudioBufferCommit: self._commit_event,
+            wire.InputAudioBufferClear: self._clear,
+            wire.OutputAudioBufferClear: lambda event: [],  # WebRTC only: nothing to clear
+            wire.ConversationItemCreate: self._item_create,
+            wire.ConversationItemRetrieve: self._item_retrieve,
+            wire.ConversationItemTruncate: self._truncate,
+            wire.ConversationItemDelete: self._delete,
+            wire.ResponseCreate: self._response_create,
+            wire.ResponseCancel: self._response_cancel,
+        }
+
+    # -- what the caller reads ---------------------------------------------------------------
+
+    @property
+    def session(self) -> dict[str, Any]:
+        """A copy of the effective session object."""
+        return copy.deepcopy(self._session)
+
+    @property
+    def tools(self) -> list[dict[str, Any]]:
+        """The tools the client declared (GA tool objects), for scripting calls."""
+        tools = self._session.get("tools")
+        return copy.deepcopy(tools) if isinstance(tools, list) else []
+
+    @property
+    def turn_detection(self) -> dict[str, Any] | None:
+        detection = self._audio("input").get("turn_detection")
+        return detection if isinstance(detection, dict) else None
+
+    @property
+    def input_buffer(self) -> bytes:
+        return bytes(self._buffer)
+
+    def pending_scripts(self, *, out_of_band: bool = False) -> int:
+        """How many scripts wait for the next responses (default or out-of-band ones)."""
+        return len(self._scripts[out_of_band])
+
+    @property
+    def speaking(self) -> bool:
+        """The user is speaking (``speech_started`` was sent, ``speech_stopped`` not yet)."""
+        return self._speech_item is not None
+
+    # -- driving it ---------------------------------------------------------------------------
+
+    def connect(self) -> list[wire.ServerEvent]:
+        """What a new connection receives first: ``session.created``, ``conversation.created``."""
+        return [
+            wire.SessionCreated(event_id=self.new_id("event"), session=self.session),
+            wire.ConversationCreated(
+                event_id=self.new_id("event"),
+                conversation={"id": self.conversation_id, "object": "realtime.conversation"},
+            ),
+        ]
+
+    def script(self, *scripts: ResponseScript, out_of_band: bool = False) -> None:
+        """Queue what the next responses say, one script per response, in order.
+
+        Default-conversation and out-of-band responses take their scripts from two queues, so
+        an out-of-band request never eats the script meant for the conversation's next turn.
+        """
+        for script in scripts:
+            if not isinstance(script, ResponseScript):
+                raise LocalProtocolError(f"script() takes ResponseScript objects, not {script!r}")
+            self._scripts[out_of_band].append(script)
+
+    def receive(self, event: ClientInput) -> list[wire.ServerEvent]:
+        """A client event arrives: the server events it causes at once."""
+        typed: Any = event
+        if not isinstance(event, wire.ClientEventBase):
+            try:
+                typed = wire.decode_client_event(wire.encode_client_event(event))
+            except (RemoteProtocolError, LocalProtocolError) as exc:
+                event_id = event.get("event_id") if isinstance(event, Mapping) else None
+                return [self._violation("invalid_event", str(exc), event, _str(event_id))]
+        handler = self._handlers[type(typed)]
+        return handler(typed)
+
+    def start_response(
+        self, script: ResponseScript | None = None, *, out_of_band: bool = False
+    ) -> list[wire.ServerEvent]:
+        """Start a server-made response (as VAD does): its ``response.created``."""
+        if not out_of_band and self.active_response_id is not None:
+            raise LocalProtocolError(
+                f"response {self.active_response_id} is active: the server starts no other"
+            )
+        return self._start(script, out_of_band=out_of_band, params={}, origin=None)
+
+    def speech_started(self) -> list[wire.ServerEvent]:
+        """Server VAD hears the user start: ``speech_started``, and the active response is
+        cancelled when ``interrupt_response`` is on."""
+        detection = self._vad("speech_started")
+        if self._speech_item is not None:
+            raise LocalProtocolError("the user is already speaking")
+        self._speech_item = self.new_id("item")
+        out: list[wire.ServerEvent] = [
+            wire.InputAudioBufferSpeechStarted(
+                event_id=self.new_id("event"),
+                item_id=self._speech_item,
+                audio_start_ms=int(self._buffer_start_ms + self._buffer_ms()),
+            )
+        ]
+        active = self.run(self.active_response_id)
+        if active is not None and detection.get("interrupt_response", True):
+            out += self.cancel(active, reason="turn_detected")
+        return out
+
+    def speech_stopped(self, ms: int = 500) -> list[wire.ServerEvent]:
+        """Server VAD hears the user stop after ``ms`` of speech: ``speech_stopped``, the
+        commit and its user item, and a response when ``create_response`` is on."""
+        detection = self._vad("speech_stopped")
+        item_id = self._speech_item
+        if item_id is None:
+            raise LocalProtocolError("speech_stopped() without speech_started()")
+        self._speech_item = None
+        end_ms = int(self._buffer_start_ms + max(self._buffer_ms(), ms))
+        out: list[wire.ServerEvent] = [
+            wire.InputAudioBufferSpeechStopped(
+                event_id=self.new_id("event"), item_id=item_id, audio_end_ms=end_ms
+            )
+        ]
+        out += self._commit(item_id)
+        if detection.get("create_response", True) and self.active_response_id is None:
+            out += self._start(None, out_of_band=False, params={}, origin=None)
+        return out
+
+    def user_speaks(self, ms: int = 500) -> list[wire.ServerEvent]:
+        """A whole VAD turn: ``speech_started`` then ``speech_stopped`` and what follows."""
+        return self.speech_started() + self.speech_stopped(ms)
+
+    def drain(self, *, limit: int = 100_000) -> list[wire.ServerEvent]:
+        """Step every active response to its end."""
+        out: list[wire.ServerEvent] = []
+        while self.active_response_ids:
+            out += self.step()
+            limit -= 1
+            if limit <= 0:
+                raise LocalProtocolError("drain(): the responses did not end")
+        return out
+
+    # -- the session ---------------------------------------------------------------------------
+
+    def _audio(self, side: str) -> dict[str, Any]:
+        audio = self._session.get("audio")
+        part = audio.get(side) if isinstance(audio, dict) else None
+        return part if isinstance(part, dict) else {}
+
+    def _format(self, side: str) -> AudioFormat:
+        try:
+            return AudioFormat.from_wire(self._audio(side).get("format") or PCM16.to_wire())
+        except (RemoteProtocolError, LocalProtocolError):
+            return PCM16
+
+    def _vad(self, what: str) -> dict[str, Any]:
+        detection = self.turn_detection
+        if detection is None:
+            raise LocalProtocolError(f"{what}(): turn detection is off (push-to-talk)")
+        return detection
+
+    def _session_update(self, event: wire.SessionUpdate) -> list[wire.ServerEvent]:
+        update = event.session
+        voice = update.get("audio", {}).get("output", {}).get("voice")
+        if self._spoke and voice is not None and voice != self._audio("output").get("voice"):
+            return [
+                self.error(
+                    "cannot_update_voice",
+                    "Cannot update a conversation's voice if assistant audio is present.",
+                    event.event_id,
+                    param="session.audio.output.voice",
+                )
+            ]
+        self._apply(update)
+        if self.turn_detection is None:
+            self._speech_item = None  # push-to-talk now: VAD drops the turn it was hearing
+        return [wire.SessionUpdated(event_id=self.new_id("event"), session=self.session)]
+
+    def _apply(self, update: dict[str, Any]) -> None:
+        for key, value in update.items():
+            if key == "audio" and isinstance(value, dict):
+                audio = self._session.setdefault("audio", {})
+                for side, settings in value.items():
+                    if isinstance(settings, dict):
+                        audio.setdefault(side, {}).update(copy.deepcopy(settings))
+            else:
+                self._session[key] = copy.deepcopy(value)
+
+    # -- the input audio buffer ------------------------------------------------------------------
+
+    def _buffer_ms(self) -> float:
+        return len(self._buffer) * 1000 / self._format("input").bytes_per_second
+
+    def _append(self, event: wire.InputAudioBufferAppend) -> list[wire.ServerEvent]:
+        if (len(event.audio) + 2) // 3 * 4 > MAX_APPEND_B64_BYTES:
+            message = "The audio of one append may not exceed 15 MiB once base64-encoded."
+            return [self._violation("audio_too_large", message, event, event.event_id)]
+        self._buffer += event.audio
+        return []
+
+    def _clear(self, event: wire.InputAudioBufferClear) -> list[wire.ServerEvent]:
+        self._buffer_start_ms += self._buffer_ms()
+        self._buffer.clear()
+        return [wire.InputAudioBufferCleared(event_id=self.new_id("event"))]
+
+    def _commit_event(self, event: wire.InputAudioBufferCommit) -> list[wire.ServerEvent]:
+        ms = self._buffer_ms()
+        if ms < COMMIT_MIN_MS:
+            message = (
+                "Error committing input audio buffer: buffer too small. Expected at least"
+                f" {COMMIT_MIN_MS}ms of audio, but buffer only has {ms:.2f}ms of audio."
+            )
+            return [self.error("input_audio_buffer_commit_empty", message, event.event_id)]
+        # A manual commit never creates a response, with or without VAD.
+        return self._commit(self.new_id("item"))
+
+    def _commit(self, item_id: str) -> list[wire.ServerEvent]:
+        ms = self._buffer_ms()
+        self.committed_audio.append(bytes(self._buffer))
+        self._buffer_start_ms += ms
+        self._buffer.clear()
+        previous = self.last_item_id
+        item = {
+            "id": item_id,
+            "object": "realtime.item",
+            "type": "message",
+            "role": "user",
+            "status": "completed",
+            "content": [{"type": "input_audio", "transcript": None}],
+        }
+        out: list[wire.ServerEvent] = [
+            wire.InputAudioBufferCommitted(
+                event_id=self.new_id("event"), item_id=item_id, previous_item_id=previous
+            )
+        ]
+        out += self.add_item(item, previous)
+        out.append(self.item_done(item_id))
+        if isinstance(self._audio("input").get("transcription"), dict):
+            out.append(
+                wire.InputAudioTranscriptionCompleted(
+                    event_id=self.new_id("event"),
+                    item_id=item_id,
+                    content_index=0,
+                    transcript=f"({int(ms)} ms of speech)",
+                    usage={"type": "duration", "seconds": round(ms / 1000, 3)},
+                )
+            )
+        return out
+
+    # -- conversation items ----------------------------------------------------------------------
+
+    def _item_create(self, event: wire.ConversationItemCreate) -> list[wire.ServerEvent]:
+        item = copy.deepcopy(event.item)
+        kind = item.get("type")
+        if kind not in ("message", "function_call", "function_call_output"):
+            return [self._violation("invalid_value", f"unknown item type {kind!r}", event)]
+        item_id = _str(item.get("id")) or self.new_id("item")
+        if self.item(item_id) is not None:
+            return [self._violation("item_already_exists", f"item {item_id} exists", event)]
+        previous = event.previous_item_id
+        if previous is None:
+            previous = self.last_item_id
+        elif previous == "root":
+            previous = None
+        elif self.item(previous) is None:
+            message = f"previous_item_id {previous!r} is not in the conversation"
+            return [self._violation("invalid_value", message, event, param="previous_item_id")]
+        if kind == "function_call_output":
+            problem = self._output_problem(_str(item.get("call_id")))
+            if problem is not None:
+                return [self._violation("invalid_tool_call_id", problem, event)]
+        item.update(id=item_id, object="realtime.item")
+        item.setdefault("status", "completed")
+        out = self.add_item(item, previous)
+        out.append(self.item_done(item_id))
+        return out
+
+    def _output_problem(self, call_id: str | None) -> str | None:
+        """Why a ``function_call_output`` for ``call_id`` is refused, or None."""
+        calls = [i for i in self.items() if i.get("call_id") == call_id]
+        if not any(i["type"] == "function_call" for i in calls):
+            return f"no function call with call_id {call_id!r} in the conversation"
+        if any(i["type"] == "function_call_output" for i in calls):
+            return f"the call {call_id!r} already has an output"
+        return None
+
+    def _item_retrieve(self, event: wire.ConversationItemRetrieve) -> list[wire.ServerEvent]:
+        item = self.item(event.item_id)
+        if item is None:
+            message = f"Item with item_id not found: {event.item_id}"
+            return [self.error("item_retrieve_invalid_item_id", message, event.event_id)]
+        return [wire.ConversationItemRetrieved(event_id=self.new_id("event"), item=item)]
+
+    def _delete(self, event: wire.ConversationItemDelete) -> list[wire.ServerEvent]:
+        if self.item(event.item_id) is None:
+            message = f"Item with item_id not found: {event.item_id}"
+            return [self._violation("item_delete_invalid_item_id", message, event)]
+        self.remove_item(event.item_id)
+        return [wire.ConversationItemDeleted(event_id=self.new_id("event"), item_id=event.item_id)]
+
+    def _truncate(self, event: wire.ConversationItemTruncate) -> list[wire.ServerEvent]:
+        item = self.item(event.item_id)
+        if item is None:
+            message = f"Item with item_id not found: {event.item_id}"
+            return [self._violation("item_truncate_invalid_item_id", message, event)]
+        content = item.get("content") or []
+        index = event.content_index
+        if (
+            item.get("role") != "assistant"
+            or not 0 <= index < len(content)
+            or content[index].get("type") != "output_audio"
+        ):
+            message = "Only model output audio messages can be truncated"
+            return [self._violation("unsupported_content_type", message, event)]
+        produced_ms = self.audio_ms(event.item_id)
+        if event.audio_end_ms > produced_ms:
+            message = (
+                f"Audio content of {int(produced_ms)}ms is already shorter than"
+                f" {event.audio_end_ms}ms"
+            )
+            return [self._violation("invalid_value", message, event, param="audio_end_ms")]
+        # The unheard text must not stay in the context: the transcript goes with the audio.
+        self.update_part(event.item_id, index, transcript="")
+        return [
+            wire.ConversationItemTruncated(
+                event_id=self.new_id("event"),
+                item_id=event.item_id,
+                content_index=index,
+                audio_end_ms=event.audio_end_ms,
+            )
+        ]
+
+    # -- responses -------------------------------------------------------------------------------
+
+    def _response_create(self, event: wire.ResponseCreate) -> list[wire.ServerEvent]:
+        params = event.response or {}
+        out_of_band = params.get("conversation") == "none"
+        active = self.active_response_id
+        if not out_of_band and active is not None:
+            message = (
+                f"Conversation already has an active response in progress: {active}. Wait"
+                " until the response is finished before creating a new one."
+            )
+            return [self.error("conversation_already_has_active_response", message, event.event_id)]
+        return self._start(None, out_of_band=out_of_band, params=params, origin=event.event_id)
+
+    def _response_cancel(self, event: wire.ResponseCancel) -> list[wire.ServerEvent]:
+        target = self.run(event.response_id or self.active_response_id)
+        if target is None:
+            message = "Cancellation failed: no active response found"
+            return [self.error("response_cancel_not_active", message, event.event_id)]
+        return self.cancel(target, reason="client_cancelled")
+
+    def _start(
+        self,
+        script: ResponseScript | None,
+        *,
+        out_of_band: bool,
+        params: Mapping[str, Any],
+        origin: str | None,
+    ) -> list[wire.ServerEvent]:
+        queue = self._scripts[out_of_band]
+        if script is None and queue:
+            script = queue.popleft()
+        if script is None and self.script_source is not None:
+            script = self.script_source(self, out_of_band)
+        if script is None:
+            script = DEFAULT_SCRIPT
+        modalities = params.get("output_modalities")
+        if not isinstance(modalities, list):
+            modalities = ["audio"] if script.has_audio else ["text"]
+        output = self._audio("output")
+        fmt = self._format("output")
+        if script.has_audio:
+            self._spoke = True
+        run = ResponseRun(
+            id=self.new_id("resp"),
+            conversation_id=None if out_of_band else self.conversation_id,
+            script=script,
+            origin=origin,
+            resource={
+                "object": "realtime.response",
+                "output_modalities": modalities,
+                "audio": {"output": {"format": fmt.to_wire(), "voice": output.get("voice")}},
+                "max_output_tokens": self._session.get("max_output_tokens", "inf"),
+                "metadata": params.get("metadata"),
+            },
+            bytes_per_ms=fmt.bytes_per_second / 1000,
+        )
+        return self.begin(run)
+
+    # -- errors ----------------------------------------------------------------------------------
+
+    def _violation(
+        self,
+        code: str,
+        message: str,
+        event: Any,
+        event_id: str | None = None,
+        *,
+        param: str | None = None,
+    ) -> wire.ServerError:
+        self.violations.append(Violation(code=code, message=message, event=event))
+        if event_id is None and isinstance(event, wire.ClientEventBase):
+            event_id = event.event_id
+        return self.error(code, message, event_id, param=param)
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
