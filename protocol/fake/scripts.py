@@ -1,0 +1,303 @@
+"""Scripts for the fake server: what a deterministic test expects, answers and breaks.
+
+A ``FakeScript`` is a list of steps the server walks through in order, beside its normal
+behaviour (rules, VAD, brain). A step either waits (``Expect`` a client event, ``Delay`` on the
+timer) or acts the moment it is reached (``Respond``, ``Send``, and the faults ``DropAfter``,
+``Garbage``, ``UnknownEvent``, ``ErrorEvent``, ``Expire``). Once the steps run out the server
+goes on unscripted. Scripts are Python objects, or JSON (``FakeScript.from_json``) so that a
+test suite in any language can share them; docs/fake-server.md has the format.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeAlias
+
+import attrs
+
+from .. import wire
+from ..errors import LocalProtocolError, RemoteProtocolError
+from ..testing.scripts import ResponseScript, ScriptAudio, ScriptCall, ScriptOutput, ScriptText
+from .voice import speech_duration_ms
+
+__all__ = [
+    "DEFAULT_IGNORED",
+    "Delay",
+    "DropAfter",
+    "ErrorEvent",
+    "Expect",
+    "Expire",
+    "FakeScript",
+    "Garbage",
+    "Respond",
+    "ScriptStep",
+    "Send",
+    "UnknownEvent",
+]
+
+ScriptedEvent: TypeAlias = wire.ServerEvent | Mapping[str, Any]
+
+DEFAULT_IGNORED = frozenset({"input_audio_buffer.append"})
+"""Client event types an ``Expect`` lets pass without a mismatch: audio streams are long and
+their chunking is the client's business, so a script says what matters around them."""
+
+
+def _events(value: Iterable[ScriptedEvent]) -> tuple[ScriptedEvent, ...]:
+    """Server events, typed or JSON objects; a JSON object is checked now (a script's mistake
+    should fail when it is written, not in the middle of a conversation)."""
+    out: list[ScriptedEvent] = []
+    for event in value:
+        if isinstance(event, wire.ServerEventBase | wire.UnknownServerEvent):
+            out.append(event)
+            continue
+        if not isinstance(event, Mapping) or not isinstance(event.get("type"), str):
+            raise LocalProtocolError(
+                f"a scripted server event is a typed event or a JSON object with a 'type', not"
+                f" {event!r}"
+            )
+        try:
+            wire.decode_server_event(json.dumps({"event_id": "event_0", **event}))
+        except RemoteProtocolError as exc:
+            raise LocalProtocolError(f"a scripted {event['type']} is invalid: {exc}") from None
+        out.append(dict(event))
+    return tuple(out)
+
+
+def _non_negative(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise LocalProtocolError(f"{type(instance).__name__}.{attribute.name} must be >= 0")
+
+
+@attrs.frozen(kw_only=True)
+class Expect:
+    """Wait for the client's next event (of a type not ignored) and check it is ``type``.
+
+    When it is: the server handles it normally first (unless ``handle`` is False: then the
+    event is swallowed), then answers with ``then``. When it is not: the mismatch is recorded
+    (``FakeRealtimeServer.mismatches``), answered with an ``error`` event (``script_mismatch``),
+    the event is handled normally, and the step keeps waiting.
+    """
+
+    type: str
+    then: tuple[ScriptedEvent, ...] = attrs.field(default=(), converter=_events)
+    handle: bool = True
+
+
+@attrs.frozen(kw_only=True)
+class Respond:
+    """What the next response says (queued for it: put it before the request it answers)."""
+
+    outputs: tuple[ScriptOutput, ...] = ()
+    failure: str | None = None
+    """An error code: the response ends ``failed`` after its outputs."""
+    out_of_band: bool = False
+    """Queue it for the next out-of-band response (``conversation: "none"``) instead."""
+
+    @property
+    def script(self) -> ResponseScript:
+        return ResponseScript(outputs=self.outputs, failure=self.failure)
+
+    @classmethod
+    def text(cls, text: str) -> Respond:
+        return cls(outputs=(ScriptText(text=text),))
+
+    @classmethod
+    def audio(cls, transcript: str) -> Respond:
+        """Speech for ``transcript``, as long as the fake's voice takes to say it."""
+        return cls(outputs=(_audio(transcript),))
+
+    @classmethod
+    def call(cls, name: str, arguments: Mapping[str, Any] | str = "{}") -> Respond:
+        return cls(outputs=(_call(name, arguments),))
+
+
+def _audio(transcript: str, duration_ms: int | None = None) -> ScriptAudio:
+    ms = speech_duration_ms(transcript) if duration_ms is None else duration_ms
+    return ScriptAudio(transcript=transcript, duration_ms=ms)
+
+
+def _call(name: str, arguments: Mapping[str, Any] | str) -> ScriptCall:
+    text = arguments if isinstance(arguments, str) else json.dumps(dict(arguments))
+    return ScriptCall(name=name, arguments=text)
+
+
+@attrs.frozen(kw_only=True)
+class Send:
+    """Send these server events, unasked, when the step is reached."""
+
+    events: tuple[ScriptedEvent, ...] = attrs.field(converter=_events)
+
+
+@attrs.frozen(kw_only=True)
+class DropAfter:
+    """Drop the connection abruptly (close code 1006) after ``count`` more server frames."""
+
+    count: int = attrs.field(default=0, validator=_non_negative)
+
+
+@attrs.frozen(kw_only=True)
+class Garbage:
+    """Send a frame that is not JSON."""
+
+    text: str = "{this is not json"
+
+
+@attrs.frozen(kw_only=True)
+class UnknownEvent:
+    """Send a well-formed event of a type no client knows (forward compatibility)."""
+
+    type: str = "response.new_thing"
+    fields: Mapping[str, Any] = attrs.field(factory=dict, converter=dict)
+
+
+@attrs.frozen(kw_only=True)
+class ErrorEvent:
+    """Send an ``error`` event."""
+
+    code: str
+    message: str
+    type: str = "invalid_request_error"
+    param: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Delay:
+    """Hold the following steps for ``ms`` milliseconds (on the server's timer)."""
+
+    ms: float = attrs.field(validator=_non_negative)
+
+
+@attrs.frozen(kw_only=True)
+class Expire:
+    """The session expires ``after_ms`` from now instead of at ``max_session_s``."""
+
+    after_ms: float = attrs.field(default=0, validator=_non_negative)
+
+
+ScriptStep: TypeAlias = (
+    Expect | Respond | Send | DropAfter | Garbage | UnknownEvent | ErrorEvent | Delay | Expire
+)
+_STEP_TYPES = (Expect, Respond, Send, DropAfter, Garbage, UnknownEvent, ErrorEvent, Delay, Expire)
+
+
+def _steps(value: Iterable[ScriptStep]) -> tuple[ScriptStep, ...]:
+    steps = tuple(value)
+    for index, step in enumerate(steps):
+        if not isinstance(step, _STEP_TYPES):
+            raise LocalProtocolError(f"step {index} of a FakeScript is not a step: {step!r}")
+    return steps
+
+
+@attrs.frozen(kw_only=True)
+class FakeScript:
+    """The steps, in order, and the client event types ``Expect`` passes over."""
+
+    steps: tuple[ScriptStep, ...] = attrs.field(default=(), converter=_steps)
+    ignore: frozenset[str] = attrs.field(default=DEFAULT_IGNORED, converter=frozenset)
+
+    @classmethod
+    def from_json(cls, source: str | os.PathLike[str]) -> FakeScript:
+        """A script from JSON text, or from a file when given a path (or a string that does
+        not start with ``[`` or ``{``): a list of steps, or ``{"steps": [...], "ignore": [...]}``.
+        Reading the file is the one I/O here, done at the caller's explicit request."""
+        if isinstance(source, str) and source.lstrip()[:1] in ("[", "{"):
+            text = source
+        else:
+            with open(source, encoding="utf-8") as file:
+                text = file.read()
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise LocalProtocolError(f"a FakeScript must be JSON: {exc}") from None
+        return cls.from_data(data)
+
+    @classmethod
+    def from_data(cls, data: Any) -> FakeScript:
+        """A script from decoded JSON (see ``from_json``)."""
+        ignore: Any = DEFAULT_IGNORED
+        if isinstance(data, dict):
+            unknown = set(data) - {"steps", "ignore"}
+            if unknown:
+                raise LocalProtocolError(f"a FakeScript has no {sorted(unknown)}")
+            ignore = data.get("ignore", DEFAULT_IGNORED)
+            data = data.get("steps", [])
+        if not isinstance(data, list):
+            raise LocalProtocolError("a FakeScript's steps are a JSON array")
+        if not isinstance(ignore, list | frozenset) or not all(isinstance(t, str) for t in ignore):
+            raise LocalProtocolError("a FakeScript's 'ignore' is an array of event types")
+        steps = []
+        for index, step in enumerate(data):
+            try:
+                steps.append(_step(step))
+            except (LocalProtocolError, TypeError, ValueError) as exc:
+                raise LocalProtocolError(f"step {index} of the script: {exc}") from None
+        return cls(steps=steps, ignore=frozenset(ignore))
+
+
+# -- JSON ------------------------------------------------------------------------------------
+
+_KINDS = {
+    "expect": {"then", "handle"},
+    "respond": {"failure", "out_of_band"},
+    "send": set(),
+    "drop_after": set(),
+    "garbage": set(),
+    "unknown_event": {"fields"},
+    "error": set(),
+    "delay_ms": set(),
+    "expire_after_ms": set(),
+}
+
+
+def _step(data: Any) -> ScriptStep:
+    if not isinstance(data, dict):
+        raise LocalProtocolError(f"a step is a JSON object, not {data!r}")
+    kinds = [k for k in data if k in _KINDS]
+    if len(kinds) != 1:
+        raise LocalProtocolError(f"a step has exactly one of {sorted(_KINDS)}: {data!r}")
+    kind = kinds[0]
+    extra = set(data) - {kind} - _KINDS[kind]
+    if extra:
+        raise LocalProtocolError(f"a {kind!r} step has no {sorted(extra)}")
+    value = data[kind]
+    if kind == "expect":
+        return Expect(type=value, then=data.get("then", ()), handle=data.get("handle", True))
+    if kind == "respond":
+        outputs = value if isinstance(value, list) else [value]
+        return Respond(
+            outputs=tuple(_output(o) for o in outputs),
+            failure=data.get("failure"),
+            out_of_band=bool(data.get("out_of_band", False)),
+        )
+    if kind == "send":
+        return Send(events=value if isinstance(value, list) else [value])
+    if kind == "drop_after":
+        return DropAfter(count=value)
+    if kind == "garbage":
+        return Garbage() if value is True else Garbage(text=str(value))
+    if kind == "unknown_event":
+        return UnknownEvent(type=value, fields=data.get("fields", {}))
+    if kind == "error":
+        if not isinstance(value, dict):
+            raise LocalProtocolError("an 'error' step is {'code': ..., 'message': ...}")
+        return ErrorEvent(**value)
+    if kind == "delay_ms":
+        return Delay(ms=value)
+    return Expire(after_ms=value)
+
+
+def _output(data: Any) -> ScriptOutput:
+    if not isinstance(data, dict):
+        raise LocalProtocolError(f"an output is a JSON object, not {data!r}")
+    if set(data) == {"text"}:
+        return ScriptText(text=str(data["text"]))
+    if "audio" in data and set(data) <= {"audio", "duration_ms"}:
+        return _audio(str(data["audio"]), data.get("duration_ms"))
+    if "call" in data and set(data) <= {"call", "arguments"}:
+        return _call(str(data["call"]), data.get("arguments", {}))
+    raise LocalProtocolError(
+        "an output is {'text': ...}, {'audio': ..., 'duration_ms'?: ...} or"
+        f" {{'call': ..., 'arguments'?: ...}}, not {data!r}"
+    )
