@@ -1,8 +1,52 @@
-"""The fake Realtime server's parts: speech-like audio, energy VAD (the server itself follows)."""
+"""The fake Realtime server: a pure ``ServerCore`` speaking the GA protocol (or beta), with
+speech-like audio, an energy VAD, a default brain, and scripts for tests and fault injection.
+See docs/fake-server.md."""
 
 from __future__ import annotations
 
+from .brain import Decision, decide
+from .host import CloseConnection, RawFrame, ServerCore, ServerOutput
+from .scripts import (
+    Delay,
+    DropAfter,
+    ErrorEvent,
+    Expect,
+    Expire,
+    FakeScript,
+    Garbage,
+    Respond,
+    ScriptStep,
+    Send,
+    UnknownEvent,
+)
+from .server import FakeRealtimeServer, FakeServerConfig, Mismatch
 from .vad import EnergyVad, SpeechEdge, threshold_dbfs
 from .voice import speech_duration_ms, synthesize_speech
 
-__all__ = ["EnergyVad", "SpeechEdge", "speech_duration_ms", "synthesize_speech", "threshold_dbfs"]
+__all__ = [
+    "CloseConnection",
+    "Decision",
+    "Delay",
+    "DropAfter",
+    "EnergyVad",
+    "ErrorEvent",
+    "Expect",
+    "Expire",
+    "FakeRealtimeServer",
+    "FakeScript",
+    "FakeServerConfig",
+    "Garbage",
+    "Mismatch",
+    "RawFrame",
+    "Respond",
+    "ScriptStep",
+    "Send",
+    "ServerCore",
+    "ServerOutput",
+    "SpeechEdge",
+    "UnknownEvent",
+    "decide",
+    "speech_duration_ms",
+    "synthesize_speech",
+    "threshold_dbfs",
+]

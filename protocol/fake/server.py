@@ -1,0 +1,576 @@
+"""``FakeRealtimeServer``: a protocol-faithful Realtime server, pure, for demos and tests.
+
+Theory of operation. The server is a ``ServerCore`` (``host.py``): the host hands it text
+frames and clock readings and sends what it returns. Inside, three layers:
+
+1. ``ServerModel`` (``protocol.testing``) keeps the session, the conversation, the input
+   buffer and the responses, enforces the one-active-response rule and the other rules with
+   the server's error codes, and streams responses one step at a time. This class drives it
+   and never re-implements it.
+2. Around it, what a model of the *protocol* does not do: decoding frames (a bad one is an
+   ``error`` event), refusing unknown session fields, hearing speech in appended audio (the
+   energy VAD makes the model's ``speech_started``/``speech_stopped``), the idle timeout,
+   transcripts of committed audio, speech in place of the model's silent audio deltas, a
+   brain for responses nobody scripted, pacing on the timer, expiry, the beta dialect.
+3. A ``FakeScript``, walked beside all that, for deterministic tests and fault injection.
+
+Everything that happens is caused by a call: ``connected``, ``receive``, ``timer``. Time comes
+only from their ``now``, ids from counters, so the same calls give the same frames. Deadlines
+(paced streaming, the idle timeout, a script's ``Delay``, expiry) are kept side by side and
+fired in time order by whichever call comes at or after them. See docs/fake-server.md.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from .. import wire
+from ..audio.formats import AudioFormat
+from ..testing.scripts import ResponseScript
+from ..testing.server import COMMIT_MIN_MS, ServerModel, default_session
+from ._media import (
+    SpeechTrack,
+    Transcripts,
+    brain_script,
+    read_format,
+    silence,
+    transcript_for,
+    transcript_pieces,
+    vad_for,
+)
+from ._rules import FrameProblem, decode_frame, session_problem
+from .brain import decide
+from .host import CloseConnection, RawFrame, ServerOutput
+from .scripts import (
+    Delay,
+    DropAfter,
+    ErrorEvent,
+    Expect,
+    Expire,
+    FakeScript,
+    Garbage,
+    Respond,
+    ScriptedEvent,
+    ScriptStep,
+    Send,
+    UnknownEvent,
+)
+
+__all__ = ["FakeRealtimeServer", "FakeServerConfig", "Mismatch"]
+
+
+def _non_negative(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
+    if not value >= 0:
+        raise ValueError(f"FakeServerConfig.{attribute.name} must be >= 0, not {value!r}")
+
+
+def _positive(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"FakeServerConfig.{attribute.name} must be > 0, not {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class FakeServerConfig:
+    """How the fake server behaves (see docs/fake-server.md)."""
+
+    pace: float = attrs.field(default=0.0, validator=_non_negative)
+    """0: a response streams whole the moment it starts. 1.0: its audio deltas go out in real
+    time on the timer (so the user can barge in mid-response); 0.5 twice as fast, and so on."""
+    max_session_s: float = attrs.field(default=3600.0, validator=_positive)
+    """The session's maximum duration: then ``session_expired`` and close 1001."""
+    brain: bool = True
+    """Answer unscripted responses with the default brain; False: ``OK.`` in text."""
+    dialect: wire.Dialect = attrs.field(
+        default="ga", validator=attrs.validators.in_(("ga", "beta"))
+    )
+    """``beta`` speaks the beta names and shapes, as ready-made ``RawFrame``s."""
+    transcripts: Transcripts | None = None
+    """What the user said in each committed audio turn; default a placeholder."""
+
+
+@attrs.frozen(kw_only=True)
+class Mismatch:
+    """A client event other than the one the script's ``Expect`` step waited for."""
+
+    step: int
+    expected: str
+    actual: str
+    event_id: str | None
+
+
+# Deadline kinds, in the order they fire when they fall at the same instant.
+_STREAM, _SCRIPT, _IDLE, _EXPIRE = range(4)
+
+
+class FakeRealtimeServer:
+    """The fake Realtime server (see the module docstring). One connection at a time; a new
+    ``connected`` starts a fresh session and the script from its first step."""
+
+    def __init__(
+        self,
+        config: FakeServerConfig | None = None,
+        *,
+        script: FakeScript | Iterable[ScriptStep] | None = None,
+    ) -> None:
+        self.config = config if config is not None else FakeServerConfig()
+        self.script = script if isinstance(script, FakeScript) else FakeScript(steps=script or ())
+        self._sessions = 0
+        self._used = False
+        self._reset()
+
+    def _reset(self) -> None:
+        self._sessions += 1
+        session = {
+            "id": f"sess_{self._sessions}",
+            "object": "realtime.session",
+            **default_session(),
+        }
+        self.model = ServerModel(session=session, script_source=self._brain)
+        """The server model underneath: its session, conversation and responses."""
+        self.mismatches: list[Mismatch] = []
+        self.heard: dict[str, str] = {}
+        """What the user said in each committed audio item (from ``config.transcripts``)."""
+        self.closed = False
+        self._out: list[ServerOutput] = []
+        self._now = 0.0
+        self._started_at = 0.0
+        self._deadlines: dict[int, float] = {}
+        self._cursor = 0
+        self._drop_budget: int | None = None
+        self._vad_key: tuple[str, str] | None = None
+        self._vad = vad_for(None, read_format(None))
+        self._in_fmt = read_format(None)
+        self._audio_ms = 0.0  # the input audio clock: every accepted append, in ms
+        self._idle_from_ms = 0.0
+        self._speech: dict[str, SpeechTrack] = {}
+        self._responses: dict[str, tuple[ResponseScript, AudioFormat]] = {}
+        self._turns = 0
+        self._commits = 0
+        self._create_params: Mapping[str, Any] = {}
+
+    # -- ServerCore ------------------------------------------------------------------------------
+
+    def connected(self, now: float) -> list[ServerOutput]:
+        if self._used:
+            self._reset()  # a second connection gets a session of its own
+        self._used = True
+        self._out, self._now, self._started_at = [], now, now
+        self._deadlines[_EXPIRE] = now + self.config.max_session_s
+        self._send(self.model.connect())
+        self._send([_rate_limits(self.model.new_id("event"))])
+        self._configure()
+        self._run_script(now)
+        self._settle()
+        return self._take()
+
+    def receive(self, text: str, now: float) -> list[ServerOutput]:
+        if self.closed:
+            return []
+        self._out = []
+        self._advance(now)
+        self._now = max(self._now, now)
+        event = decode_frame(text, self.config.dialect)
+        if isinstance(event, FrameProblem):
+            self._refuse(event)
+        elif not self.closed:
+            expect = self._expected(event)
+            if expect is None or expect.handle:
+                self._handle(event)
+            self._settle()
+            if expect is not None:
+                self._send(self._scripted(expect.then))
+                self._cursor += 1
+                self._run_script(self._now)
+        self._settle()
+        return self._take()
+
+    def get_timer(self) -> float | None:
+        if self.closed or not self._deadlines:
+            return None
+        return min(self._deadlines.values())
+
+    def timer(self, now: float) -> list[ServerOutput]:
+        if self.closed:
+            return []
+        self._out = []
+        self._advance(now)
+        self._now = max(self._now, now)
+        return self._take()
+
+    def disconnected(self, now: float) -> None:
+        self.closed = True
+
+    # -- client events ---------------------------------------------------------------------------
+
+    def _handle(self, event: wire.ClientEvent) -> None:
+        if isinstance(event, wire.SessionUpdate):
+            problem = session_problem(event.session, self.config.dialect)
+            if problem is not None:
+                self._refuse(attrs.evolve(problem, event_id=event.event_id))
+                return
+        if isinstance(event, wire.ResponseCreate):
+            self._create_params = event.response or {}  # for the brain, asked inside receive
+        try:
+            out = self.model.receive(event)
+        finally:
+            self._create_params = {}
+        self._send(out)
+        refused = any(isinstance(e, wire.ServerError) for e in out)
+        if isinstance(event, wire.SessionUpdate) and not refused:
+            self._configure()
+        elif isinstance(event, wire.InputAudioBufferAppend) and not refused:
+            self._audio_ms += len(event.audio) * 1000 / self._in_fmt.bytes_per_second
+            self._hear(event.audio)
+
+    def _expected(self, event: wire.ClientEvent) -> Expect | None:
+        """The ``Expect`` step this event meets, or None (recording a mismatch if any)."""
+        steps = self.script.steps
+        if _SCRIPT in self._deadlines or self._cursor >= len(steps):
+            return None
+        step = steps[self._cursor]
+        if not isinstance(step, Expect):
+            return None
+        if event.type == step.type:
+            return step
+        if event.type not in self.script.ignore:
+            self.mismatches.append(
+                Mismatch(
+                    step=self._cursor,
+                    expected=step.type,
+                    actual=event.type,
+                    event_id=event.event_id,
+                )
+            )
+            message = (
+                f"The script expected {step.type!r} at step {self._cursor}, but the client sent"
+                f" {event.type!r}."
+            )
+            self._send([self.model.error("script_mismatch", message, event.event_id)])
+        return None
+
+    def _refuse(self, problem: FrameProblem) -> None:
+        error = self.model.error(problem.code, problem.message, problem.event_id)
+        self._send([attrs.evolve(error, error=attrs.evolve(error.error, param=problem.param))])
+
+    def _configure(self) -> None:
+        """Follow the session's input format and turn detection (after connect and updates)."""
+        audio_in = self.model.session["audio"]["input"]
+        self._in_fmt = read_format(audio_in.get("format"))
+        detection = audio_in.get("turn_detection")
+        key = (json.dumps(detection, sort_keys=True), self._in_fmt.type)
+        if key != self._vad_key:
+            # A new detector starts between turns; the model may still think the user is
+            # speaking, which is why edges below are checked against the model's state.
+            self._vad_key, self._vad = key, vad_for(detection, self._in_fmt)
+
+    def _hear(self, audio: bytes) -> None:
+        if self._vad is None:
+            return
+        for edge in self._vad.feed(audio):
+            if edge.started and not self.model.speaking:
+                self._deadlines.pop(_IDLE, None)
+                self._send(self.model.speech_started())
+            elif not edge.started and self.model.speaking:
+                self._send(self.model.speech_stopped(0))
+
+    # -- the brain -------------------------------------------------------------------------------
+
+    def _brain(self, model: ServerModel, out_of_band: bool) -> ResponseScript | None:
+        """The script of a response nobody scripted (the ServerModel's ``script_source``)."""
+        if not self.config.brain:
+            return None
+        params = self._create_params
+        given = params.get("input")
+        if isinstance(given, list) and given and isinstance(given[-1], dict):
+            last: dict[str, Any] | None = given[-1]  # an out-of-band response's own input
+        else:
+            last_id = model.last_item_id
+            last = model.item(last_id) if last_id is not None else None
+        tools = model.tools
+        if last is None:
+            decision = decide(None, tools)
+        elif last.get("type") == "function_call_output":
+            decision = decide(None, tools, tool_output=str(last.get("output", "")))
+        elif last.get("type") == "message" and last.get("role") == "user":
+            decision = decide(self._words_of(last), tools)
+        else:
+            decision = decide(None, tools)
+        modalities = params.get("output_modalities")
+        if not isinstance(modalities, list):
+            modalities = model.session.get("output_modalities") or ["audio"]
+        self._turns += 1
+        return brain_script(decision, audio="audio" in modalities, turn=self._turns)
+
+    def _words_of(self, item: dict[str, Any]) -> str:
+        words = []
+        content = item.get("content")
+        for part in content if isinstance(content, list) else ():
+            if not isinstance(part, dict):
+                continue
+            if part.get("type") == "input_text":
+                words.append(str(part.get("text", "")))
+            elif part.get("type") == "input_audio":
+                self._note_commit(str(item.get("id")))
+                heard = part.get("transcript") or self.heard.get(str(item.get("id")))
+                words.append(heard or "")
+        return " ".join(w for w in words if w)
+
+    # -- what goes out ---------------------------------------------------------------------------
+
+    def _send(self, events: Iterable[wire.ServerEvent]) -> None:
+        for event in events:
+            if self.closed:
+                return
+            for shown in self._transform(event):
+                self._put(shown)
+
+    def _transform(self, event: wire.ServerEvent) -> list[wire.ServerEvent]:
+        """The model's event as the fake says it: with speech, transcripts, timers kept."""
+        if isinstance(event, wire.ResponseOutputAudioDelta):
+            track = self._speech.get(event.item_id)
+            if track is None:
+                track = self._speech[event.item_id] = self._track(event)
+            return [attrs.evolve(event, delta=track.take(len(event.delta)))]
+        if isinstance(event, wire.InputAudioBufferCommitted):
+            self._note_commit(event.item_id)
+        elif isinstance(event, wire.InputAudioTranscriptionCompleted):
+            return self._transcription(event)
+        elif isinstance(event, wire.ResponseCreated):
+            # What the response will say, read while it is live (a drain ends it at once).
+            run = self.model.run(str(event.response.get("id")))
+            if run is not None:
+                fmt = read_format(run.resource["audio"]["output"]["format"])
+                self._responses[run.id] = (run.script, fmt)
+            if event.response.get("conversation_id") is not None:
+                self._deadlines.pop(_IDLE, None)
+        elif isinstance(event, wire.ResponseDone):
+            self._responses.pop(str(event.response.get("id")), None)
+            for item in event.response.get("output") or ():
+                self._speech.pop(str(item.get("id")), None)
+            if event.response.get("conversation_id") is not None:
+                self._arm_idle()
+        return [event]
+
+    def _note_commit(self, item_id: str) -> None:
+        """What the user said in the audio just committed as ``item_id``. Called from the
+        ``committed`` event, or earlier by the brain: the model asks for the response to a
+        VAD turn before it returns the turn's events."""
+        if item_id in self.heard or not self.model.committed_audio:
+            return
+        audio = self.model.committed_audio[-1]
+        # The model keeps every turn's audio; the fake keeps its memory bounded instead
+        # (``config.transcripts`` as a function sees each turn's audio).
+        self.model.committed_audio.clear()
+        ms = len(audio) * 1000 / self._in_fmt.bytes_per_second
+        self.heard[item_id] = transcript_for(self.config.transcripts, self._commits, audio, ms)
+        self._commits += 1
+
+    def _track(self, event: wire.ResponseOutputAudioDelta) -> SpeechTrack:
+        script, fmt = self._responses.get(event.response_id, (None, read_format(None)))
+        output = script.outputs[event.output_index] if script is not None else None
+        return SpeechTrack.speaking(getattr(output, "transcript", ""), fmt)
+
+    def _transcription(
+        self, event: wire.InputAudioTranscriptionCompleted
+    ) -> list[wire.ServerEvent]:
+        text = self.heard.get(event.item_id, event.transcript)
+        # The conversation keeps the transcript too, as a retrieve of the item shows.
+        if self.model.item(event.item_id) is not None:
+            self.model.update_part(event.item_id, 0, transcript=text)
+        out: list[wire.ServerEvent] = [
+            wire.InputAudioTranscriptionDelta(
+                event_id=self.model.new_id("event"),
+                item_id=event.item_id,
+                content_index=0,
+                delta=piece,
+            )
+            for piece in transcript_pieces(text)
+        ]
+        out.append(attrs.evolve(event, event_id=self.model.new_id("event"), transcript=text))
+        return out
+
+    def _put(self, output: ServerOutput) -> None:
+        if self.closed:
+            return
+        if self.config.dialect == "beta" and not isinstance(output, RawFrame | CloseConnection):
+            beta = _to_beta(output)
+            if beta is None:
+                return
+            output = RawFrame(text=wire.encode_server_event(beta, dialect="beta"))
+        self._out.append(output)
+        if isinstance(output, CloseConnection):
+            self.closed = True
+        elif self._drop_budget is not None:
+            self._drop_budget -= 1
+            if self._drop_budget <= 0:
+                self._drop()
+
+    def _drop(self) -> None:
+        self._put(CloseConnection(code=1006, reason="connection dropped (scripted fault)"))
+
+    def _take(self) -> list[ServerOutput]:
+        out, self._out = self._out, []
+        return out
+
+    # -- time --------------------------------------------------------------------------------------
+
+    def _advance(self, now: float) -> None:
+        """Fire every deadline up to ``now``, earliest first."""
+        while not self.closed and self._deadlines:
+            at, kind = min((at, kind) for kind, at in self._deadlines.items())
+            if at > now:
+                return
+            self._now = max(self._now, at)
+            if kind == _STREAM:
+                self._stream(at)
+            elif kind == _SCRIPT:
+                del self._deadlines[_SCRIPT]
+                self._run_script(at)
+            elif kind == _IDLE:
+                del self._deadlines[_IDLE]
+                self._idle()
+            else:
+                self._expire(at)
+            self._kick(at)
+
+    def _kick(self, at: float) -> None:
+        """Responses that started get streamed: at once, or from ``at`` on the timer."""
+        if self.closed or not self.model.active_response_ids:
+            self._deadlines.pop(_STREAM, None)
+        elif self.config.pace == 0:
+            self._send(self.model.drain())
+            self._deadlines.pop(_STREAM, None)
+        else:
+            self._deadlines.setdefault(_STREAM, at)
+
+    def _settle(self) -> None:
+        self._kick(self._now)
+        self._advance(self._now)
+
+    def _stream(self, at: float) -> None:
+        """Step the responses up to and including the next audio delta, which sets the time
+        of the next step (its duration, scaled by ``pace``, after this one)."""
+        while not self.closed and self.model.active_response_ids:
+            audio_ms = 0.0
+            for event in self.model.step():
+                self._send([event])
+                if isinstance(event, wire.ResponseOutputAudioDelta):
+                    track = self._speech.get(event.item_id)
+                    per_ms = track.bytes_per_ms if track is not None else 48.0
+                    audio_ms += len(event.delta) / per_ms
+            if audio_ms:
+                self._deadlines[_STREAM] = at + audio_ms * self.config.pace / 1000
+                return
+        self._deadlines.pop(_STREAM, None)
+
+    def _arm_idle(self) -> None:
+        detection = self.model.turn_detection
+        timeout = detection.get("idle_timeout_ms") if detection else None
+        if isinstance(timeout, int) and timeout > 0:
+            self._deadlines[_IDLE] = self._now + timeout / 1000
+            self._idle_from_ms = self._audio_ms
+
+    def _idle(self) -> None:
+        """No speech for ``idle_timeout_ms`` after a response: ``timeout_triggered``, the
+        buffer committed (padded with silence to the 100 ms a commit needs, as the real
+        server commits the silent stretch it heard), and a response if ``create_response``."""
+        model = self.model
+        detection = model.turn_detection
+        if not detection or model.speaking or model.active_response_id is not None:
+            return
+        event_id = model.new_id("event")
+        short = COMMIT_MIN_MS * self._in_fmt.bytes_per_second // 1000 - len(model.input_buffer)
+        if short > 0:
+            padding = wire.InputAudioBufferAppend(audio=silence(self._in_fmt, short))
+            self._send(model.receive(padding))
+            self._audio_ms += short * 1000 / self._in_fmt.bytes_per_second
+        committed = model.receive(wire.InputAudioBufferCommit())
+        item_id = next(
+            e.item_id for e in committed if isinstance(e, wire.InputAudioBufferCommitted)
+        )
+        timeout = wire.InputAudioBufferTimeoutTriggered(
+            event_id=event_id,
+            item_id=item_id,
+            audio_start_ms=int(self._idle_from_ms),
+            audio_end_ms=int(self._audio_ms),
+        )
+        self._send([timeout, *committed])
+        if detection.get("create_response", True):
+            self._send(model.start_response())
+
+    def _expire(self, at: float) -> None:
+        message = f"Your session hit the maximum duration of {_duration(at - self._started_at)}."
+        self._send([self.model.error("session_expired", message, None)])
+        self._put(CloseConnection(code=1001, reason="session expired"))
+
+    # -- the script ------------------------------------------------------------------------------
+
+    def _run_script(self, at: float) -> None:
+        """Act on the steps from the cursor until one waits (``Expect``, ``Delay``)."""
+        steps = self.script.steps
+        while not self.closed and _SCRIPT not in self._deadlines and self._cursor < len(steps):
+            step = steps[self._cursor]
+            if isinstance(step, Expect):
+                return
+            self._cursor += 1
+            if isinstance(step, Respond):
+                self.model.script(step.script, out_of_band=step.out_of_band)
+            elif isinstance(step, Send):
+                self._send(self._scripted(step.events))
+            elif isinstance(step, DropAfter):
+                self._drop_budget = step.count
+                if step.count == 0:
+                    self._drop()
+            elif isinstance(step, Garbage):
+                self._put(RawFrame(text=step.text))
+            elif isinstance(step, UnknownEvent):
+                raw = {"type": step.type, "event_id": self.model.new_id("event"), **step.fields}
+                self._put(RawFrame(text=json.dumps(raw)))
+            elif isinstance(step, ErrorEvent):
+                error = self.model.error(step.code, step.message, None, param=step.param)
+                self._send([attrs.evolve(error, error=attrs.evolve(error.error, type=step.type))])
+            elif isinstance(step, Delay):
+                self._deadlines[_SCRIPT] = at + step.ms / 1000
+            elif isinstance(step, Expire):
+                self._deadlines[_EXPIRE] = at + step.after_ms / 1000
+
+    def _scripted(self, events: Iterable[ScriptedEvent]) -> list[wire.ServerEvent]:
+        out: list[wire.ServerEvent] = []
+        for event in events:
+            if isinstance(event, Mapping):
+                obj = {"event_id": self.model.new_id("event"), **event}
+                out.append(wire.decode_server_event(json.dumps(obj)))
+            else:
+                out.append(event)
+        return out
+
+
+def _to_beta(event: wire.ServerEvent) -> wire.ServerEvent | None:
+    """The event a beta server sends instead: ``conversation.item.created`` for ``.added``,
+    nothing for ``.done`` (neither exists in the beta protocol)."""
+    if isinstance(event, wire.ConversationItemAdded):
+        return wire.ConversationItemCreated(
+            event_id=event.event_id, item=event.item, previous_item_id=event.previous_item_id
+        )
+    if isinstance(event, wire.ConversationItemDone):
+        return None
+    return event
+
+
+def _rate_limits(event_id: str) -> wire.RateLimitsUpdated:
+    limits = [
+        {"name": "requests", "limit": 1000, "remaining": 1000, "reset_seconds": 0.0},
+        {"name": "tokens", "limit": 50_000, "remaining": 50_000, "reset_seconds": 0.0},
+    ]
+    return wire.RateLimitsUpdated(event_id=event_id, rate_limits=limits)
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 60 and round(seconds) % 60 == 0:
+        minutes = round(seconds) // 60
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{seconds:g} seconds"
