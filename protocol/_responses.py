@@ -13,10 +13,11 @@ official SDKs, was for years simply lost. Here every request goes through ``requ
 request there would be refused too. A ``response.created`` that arrives meanwhile may be ours
 or the server's own (VAD made one just before ours arrived): the request stays in flight until
 that is settled. A refusal settles it (not ours: deferred again); so does that response's
-``response.done`` with no refusal before it (it was ours: the server answers events in order,
-so a refusal would have come first). Any other error naming our request ends it too, and the
-next deferred request goes out. Out-of-band responses (``conversation: "none"``) never count
-and never wait.
+``response.done`` with no refusal before it (most likely ours: the server answers events in
+order). If a refusal still comes later (two server responses ran before ours arrived), the
+request is brought back and deferred: late, but never lost. Any other error naming our
+request ends it too, and the next deferred request goes out. Out-of-band responses
+(``conversation: "none"``) never count and never wait.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ._recent import Recent
 from .wire import ResponseCreate
 
 __all__ = ["ResponseGate", "is_out_of_band"]
@@ -44,7 +46,9 @@ class ResponseGate:
         "deferred_params",
         "in_flight",
         "in_flight_params",
+        "last_sent",
         "maybe_ours",
+        "presumed_served",
     )
 
     def __init__(self, ids: Callable[[], str]) -> None:
@@ -56,8 +60,12 @@ class ResponseGate:
         self.in_flight_params: dict[str, Any] | None = None
         self.maybe_ours: str | None = None
         """A response created while ours was in flight: ours, unless a refusal follows."""
+        self.presumed_served: Recent = Recent(16)
+        """Our requests taken as served by a response that ended without a refusal; a late
+        refusal of one of them (two server responses came first) brings it back."""
         self.deferred = False
         self.deferred_params: dict[str, Any] | None = None
+        self.last_sent: str | None = None  # the event id of our latest response.create
 
     @property
     def busy(self) -> bool:
@@ -75,6 +83,7 @@ class ResponseGate:
     def _create(self, params: dict[str, Any] | None) -> ResponseCreate:
         event_id = self._ids()
         self.in_flight, self.in_flight_params = event_id, params
+        self.last_sent = event_id
         return ResponseCreate(event_id=event_id, response=params)
 
     def created(self, response_id: str) -> None:
@@ -87,8 +96,9 @@ class ResponseGate:
         """``response.done`` for the default conversation: the deferred request, if any."""
         if self.active_id == response_id:
             self.active_id = None
-        if self.maybe_ours == response_id:
-            # No refusal came while it ran: it was the response we asked for.
+        if self.maybe_ours == response_id and self.in_flight is not None:
+            # No refusal came while it ran: most likely the response we asked for.
+            self.presumed_served.add(self.in_flight)
             self.maybe_ours = self.in_flight = None
         return self._next()
 
@@ -109,6 +119,12 @@ class ResponseGate:
             if not self.deferred:
                 self.deferred_params = self.in_flight_params
             self.in_flight = self.maybe_ours = None
+            self.deferred = True
+        elif (
+            event_id is not None and event_id in self.presumed_served and event_id == self.last_sent
+        ):
+            # Not served after all, and no create sent since (one would serve it too, coming
+            # later than the request): ask again when free.
             self.deferred = True
 
     def failed(self, event_id: str | None) -> ResponseCreate | None:

@@ -27,7 +27,12 @@ class SessionServer(SessionTools):
 
     def _on_session_updated(self, event: wire.SessionUpdated) -> None:
         # Only session.updated: session.created shows the server's defaults from before our
-        # session.update, and would undo a push-to-talk or format we asked for.
+        # session.update, and would undo a push-to-talk or format we asked for. Likewise the
+        # answer to an earlier update, while a later one of ours is still on its way.
+        if self._updates_in_flight:
+            self._updates_in_flight.pop(0)
+            if self._updates_in_flight:
+                return
         audio = event.session.get("audio")
         if not isinstance(audio, dict):
             return
@@ -58,6 +63,8 @@ class SessionServer(SessionTools):
                 event_id=error.event_id,
             )
         )
+        if error.event_id in self._updates_in_flight:
+            self._updates_in_flight.remove(error.event_id)  # refused: no session.updated comes
         if error.event_id is not None and error.event_id == self._gate.in_flight:
             self._cancel_on_create = False  # the response to cancel will never exist
             create = self._gate.failed(error.event_id)
@@ -137,14 +144,16 @@ class SessionServer(SessionTools):
         response_id = event.response_id
         if response_id in self._silenced:
             return  # interrupted or tripped: the rest of its audio is not delivered
-        track = self._playback.received(
-            event.item_id, response_id, event.content_index, len(event.delta), self._now
-        )
-        if track.cut:
-            return
-        if response_id not in self._first_audio_seen:
-            self._first_audio_seen.add(response_id)
-            self._first_audio_metrics(response_id)
+        # Out-of-band audio is in no conversation: nothing to truncate, no playback to follow.
+        if response_id not in self._out_of_band:
+            track = self._playback.received(
+                event.item_id, response_id, event.content_index, len(event.delta), self._now
+            )
+            if track.cut:
+                return
+            if response_id not in self._first_audio_seen:
+                self._first_audio_seen.add(response_id)
+                self._first_audio_metrics(response_id)
         self._emit(
             events.AudioEvent(
                 data=event.delta,
@@ -246,7 +255,8 @@ class SessionServer(SessionTools):
 
     def _on_output_item_done(self, event: wire.ResponseOutputItemDone) -> None:
         item = event.item
-        if item.get("type") == "function_call":
+        # A call cut short (status "incomplete", by a cancellation) was never made: run nothing.
+        if item.get("type") == "function_call" and item.get("status", "completed") == "completed":
             call_id, name, arguments = item.get("call_id"), item.get("name"), item.get("arguments")
             if isinstance(call_id, str) and isinstance(name, str) and isinstance(arguments, str):
                 self._function_call(call_id, name, arguments, event.response_id)

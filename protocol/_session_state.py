@@ -83,6 +83,7 @@ class SessionState:
         self._cancel_on_create = False
         self._turn_detection_on = True  # the server's default is server VAD
         self._server_interrupts = True
+        self._updates_in_flight: list[str] = []  # our session.updates not yet answered
         self._create_sent: tuple[str, float] | None = None  # our last response.create, and when
         self._response_started: dict[str, float | None] = {}  # response -> create time
         self._speech_stopped_at: float | None = None
@@ -137,7 +138,9 @@ class SessionState:
             instructions=self._instructions or "",
             tools=[tool.to_wire() for tool in self._agent.all_tools()],
         )
-        self._emit(wire.SessionUpdate(session=payload))
+        event_id = self._ids()
+        self._updates_in_flight.append(event_id)
+        self._emit(wire.SessionUpdate(event_id=event_id, session=payload))
 
     def _request_response(self, params: dict[str, Any] | None = None) -> None:
         create = self._gate.request(params)

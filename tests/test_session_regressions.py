@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import json
 
-from realtime_sansio.protocol import events, inputs, wire
+from realtime_sansio.protocol import SessionModelSettings, effects, events, inputs, wire
 from session_helpers import (
     Feed,
+    agent,
     assistant_item,
     audio_delta,
+    call_item,
     created,
     creates,
     done,
     error,
     errors,
+    get_weather,
     item_added,
+    of_type,
     one,
+    output_item_done,
     sent,
     sent_types,
+    session_updated,
     speech_started,
     started,
 )
@@ -89,3 +95,49 @@ def test_a_vad_response_is_taken_for_ours_when_no_refusal_comes() -> None:
     s.handle(done("r1"))
     assert not s.response_active
     assert len(creates(s.handle(inputs.SendMessage(message="again")))) == 1
+
+
+# Four more, found by the stateful tests (tests/test_session_stateful.py).
+
+
+def test_a_refusal_after_two_server_responses_brings_the_request_back() -> None:
+    s = started()
+    (ours,) = creates(s.handle(inputs.SendMessage(message="hi")))
+    s.handle(created("vad_1"))
+    s.handle(done("vad_1", status="cancelled"))  # taken for ours: no refusal came while it ran
+    s.handle(created("vad_2"))
+    s.handle(error("conversation_already_has_active_response", event_id=ours.event_id))
+    assert len(creates(s.handle(done("vad_2")))) == 1
+
+
+def test_a_call_closed_incomplete_by_a_cancellation_runs_nothing() -> None:
+    s = started(agent(tools=[get_weather]))
+    s.handle(inputs.SendMessage(message="hi"))
+    s.handle(created("r1"))
+    s.handle(inputs.Interrupt())
+    item = call_item("call_1", "get_weather", '{"city": "Oslo"}', status="incomplete")
+    out = s.handle(output_item_done("r1", item))
+    assert not of_type(out, effects.CallTool)
+
+
+def test_out_of_band_audio_is_never_truncated() -> None:
+    s = started()
+    raw = {"type": "response.create", "response": {"conversation": "none"}}
+    s.handle(inputs.SendRawEvent(event=raw))
+    s.handle(created("oob_1", out_of_band=True), now=0.0)
+    out = s.handle(audio_delta("oob_1", "item_oob", 4800), now=0.0)
+    assert len(of_type(out, events.AudioEvent)) == 1  # still delivered
+    for stop in (inputs.Interrupt(), speech_started()):
+        assert not [
+            e
+            for e in sent(s.handle(stop, now=0.05))
+            if isinstance(e, wire.ConversationItemTruncate | wire.ConversationItemDelete)
+        ]
+
+
+def test_an_answer_to_an_earlier_session_update_does_not_undo_a_later_one() -> None:
+    s = started()
+    s.handle(inputs.UpdateSession(settings=SessionModelSettings(turn_detection=None)))
+    vad = {"type": "server_vad", "create_response": True, "interrupt_response": True}
+    s.handle(session_updated({"audio": {"input": {"turn_detection": vad}}}))  # answers #1
+    assert creates(s.handle(inputs.SendAudio(data=bytes(4800), commit=True)))

@@ -28,7 +28,7 @@ from realtime_sansio.protocol import (
     wire,
 )
 from realtime_sansio.protocol.testing import Harness, check_chunking
-from realtime_sansio.protocol.testing.strategies import SESSION_UPDATES, SessionMachine
+from realtime_sansio.protocol.testing.strategies import SessionMachine
 
 
 def never_called(*args: Any) -> Any:
@@ -87,23 +87,7 @@ GUARDRAILS = GuardrailsSettings(debounce_text_length=24)
 STATEFUL = settings(max_examples=200, stateful_step_count=50, deadline=None)
 
 
-class AvoidKnownSessionBugs(SessionMachine):
-    """Steers the runs around Session bugs reported with reproductions; drop each line once
-    its bug is fixed, and the class when none is left."""
-
-    # An interruption truncates or deletes the audio item of an out-of-band response.
-    out_of_band_audio = False
-    # A VAD response that starts and ends before our response.create reaches the server is
-    # taken for ours, and the refusal that follows is ignored: the request is lost.
-    quiet_before_speech = True
-    # A function call closed `incomplete` by a cancellation still runs.
-    close_cancelled_items = False
-    # The session.updated of an earlier session.update undoes a later switch to
-    # push-to-talk, so a push-to-talk commit gets no response.
-    session_updates = tuple(s for s in SESSION_UPDATES if not s.is_set("turn_detection"))
-
-
-class HelperMachine(AvoidKnownSessionBugs):
+class HelperMachine(SessionMachine):
     agent = helper
     failing_tools = frozenset({"flaky_lookup"})
     never_answered_tools = frozenset({"slow_report"})
@@ -163,12 +147,9 @@ def test_the_kit_in_ten_lines() -> None:
     TestWeatherAgent = WeatherAgentMachine.TestCase
 
     # The ten lines end here; what follows runs them, as pytest would.
-    class Steered(AvoidKnownSessionBugs, WeatherAgentMachine):
-        pass
-
     assert issubclass(TestWeatherAgent, unittest.TestCase)
-    Steered.TestCase.settings = settings(max_examples=30, deadline=None)
-    Steered.TestCase().runTest()
+    TestWeatherAgent.settings = settings(max_examples=30, deadline=None)
+    TestWeatherAgent().runTest()
 
 
 # Whole PCM16 samples, from nothing (a commit the server refuses) to 200 ms per turn.
