@@ -87,3 +87,8 @@ def test_arguments_follow_the_schema_types() -> None:
         "tone": "radio",
         "ratio": 0.0,
     }
+
+
+def test_after_a_handoff_the_new_agent_greets() -> None:
+    decision = decide(None, TOOLS, tool_output='{"assistant": "Support"}')
+    assert decision.text == "Hello, this is Support. How can I help you?"

@@ -1,5 +1,8 @@
 """The in-memory transport: two connected endpoints, no network, the same driver code.
 
+``FakeServerTransport`` is the one applications use: a client end whose server end is the
+fake Realtime server, hosted in the same event loop.
+
 ``memory_pair()`` gives a client end and a server end joined by bounded anyio streams (a
 frame is a ``str``; ``max_frames`` frames may wait in each direction, then ``send`` waits:
 backpressure, not unbounded memory). Closing either end ends both, with the close code and
@@ -11,11 +14,14 @@ from __future__ import annotations
 from types import TracebackType
 
 import anyio
+import anyio.abc
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from realtime_sansio.protocol.fake.host import ServerCore
 
 from .base import ConnectionClosed
+from .hosting import host_connection
 
-__all__ = ["DEFAULT_MAX_FRAMES", "MemoryEndpoint", "memory_pair"]
+__all__ = ["DEFAULT_MAX_FRAMES", "FakeServerTransport", "MemoryEndpoint", "memory_pair"]
 
 DEFAULT_MAX_FRAMES = 256
 """Frames that may wait in each direction before ``send`` waits for the reader."""
@@ -87,3 +93,62 @@ def memory_pair(
     client = MemoryEndpoint(to_server, from_server, link, senders)
     server = MemoryEndpoint(to_client, from_client, link, senders)
     return client, server
+
+
+class FakeServerTransport:
+    """A client transport wired in memory to a server core run in the same event loop.
+
+    ``async with FakeServerTransport()`` hosts a fresh fake Realtime server
+    (``realtime_sansio.protocol.fake.FakeRealtimeServer``) and connects to it; pass ``core``
+    to host another (a scripted one, your own double). No sockets: the same driver code as over
+    a network, at memory speed.
+    """
+
+    def __init__(self, core: ServerCore | None = None, *, max_frames: int = DEFAULT_MAX_FRAMES):
+        self._core = core
+        self._max_frames = max_frames
+        self._client: MemoryEndpoint | None = None
+        self._group: anyio.abc.TaskGroup | None = None
+
+    @property
+    def core(self) -> ServerCore | None:
+        """The hosted server core (made on entering when none was given)."""
+        return self._core
+
+    async def __aenter__(self) -> FakeServerTransport:
+        if self._core is None:
+            from realtime_sansio.protocol.fake import FakeRealtimeServer
+
+            self._core = FakeRealtimeServer()
+        client, server = memory_pair(self._max_frames)
+        group = anyio.create_task_group()
+        await group.__aenter__()
+        group.start_soon(host_connection, self._core, server)
+        self._client, self._group = client, group
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._client is not None:
+            await self._client.close(1000, "")
+        if self._group is not None:
+            self._group.cancel_scope.cancel()
+            await self._group.__aexit__(exc_type, exc, tb)
+
+    def _endpoint(self) -> MemoryEndpoint:
+        if self._client is None:
+            raise ConnectionClosed(None, "not connected yet: use `async with` first")
+        return self._client
+
+    async def send(self, text: str) -> None:
+        await self._endpoint().send(text)
+
+    async def receive(self) -> str:
+        return await self._endpoint().receive()
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        await self._endpoint().close(code, reason)

@@ -3,7 +3,8 @@
 It is not a language model; it is a few transparent rules, applied in order to the latest
 turn of the conversation:
 
-1. the latest item is a tool's output: say what it found (``"Here is what I found: ..."``);
+1. the latest item is a tool's output: say what it found (``"Here is what I found: ..."``), or
+   after a handoff, greet as the new agent;
 2. the user asks for another agent (``"transfer me to support"``, ``"can I talk to billing"``)
    and the session offers a ``transfer_to_<agent>`` tool: call it;
 3. the user's words name a function tool or its purpose (``"weather in Paris"`` for
@@ -101,6 +102,9 @@ def decide(
 ) -> Decision:
     """The reply to the latest turn: ``tool_output`` when the latest item is one."""
     if tool_output is not None:
+        transferred = _transfer_target(tool_output)
+        if transferred is not None:
+            return Decision(text=f"Hello, this is {transferred}. How can I help you?")
         return Decision(text=f"Here is what I found: {tool_output.strip() or 'nothing'}.")
     text = (user_text or "").strip()
     if not text:
@@ -126,6 +130,16 @@ def decide(
         tool = next(t for t in functions if t["name"] == best[1])
         return Decision(tool=best[1], arguments=json.dumps(fill_arguments(text, tool)))
     return Decision(text=f"You said: {text.rstrip('.!?')}. What else can I do for you?")
+
+
+def _transfer_target(tool_output: str) -> str | None:
+    """The agent a handoff's output names (``{"assistant": "Support"}``), if it is one."""
+    try:
+        data = json.loads(tool_output)
+    except ValueError:
+        return None
+    name = data.get("assistant") if isinstance(data, dict) and len(data) == 1 else None
+    return name if isinstance(name, str) else None
 
 
 def fill_arguments(text: str, tool: Mapping[str, Any]) -> dict[str, Any]:
