@@ -19,8 +19,9 @@ import attrs
 from .. import wire
 from ..config import settings_from_session_payload
 from ..errors import LocalProtocolError, RemoteProtocolError
+from ..items import UnknownItem, item_from_wire
 
-__all__ = ["FrameProblem", "decode_frame", "session_problem"]
+__all__ = ["FrameProblem", "decode_frame", "item_problem", "response_problem", "session_problem"]
 
 _CLIENT_TYPES = tuple(sorted(cls.type for cls in wire.CLIENT_EVENT_CLASSES))
 
@@ -62,6 +63,23 @@ _TURN_DETECTION = {
     ),
     "semantic_vad": frozenset({"type", "eagerness", "create_response", "interrupt_response"}),
 }
+
+
+# ``response.create``'s parameters (the openai package's RealtimeResponseCreateParams).
+_RESPONSE = frozenset(
+    {
+        "audio",
+        "conversation",
+        "input",
+        "instructions",
+        "max_output_tokens",
+        "metadata",
+        "output_modalities",
+        "prompt",
+        "tool_choice",
+        "tools",
+    }
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -127,6 +145,9 @@ def session_problem(session: Mapping[str, Any], dialect: wire.Dialect) -> FrameP
         return FrameProblem(
             code="unknown_parameter", message=f"Unknown parameter: {path!r}.", param=path
         )
+    tools = _tools_problem(session.get("tools", []))
+    if tools is not None:
+        return tools
     try:
         settings_from_session_payload(session, event_type="session.update")
     except (RemoteProtocolError, LocalProtocolError) as exc:
@@ -136,6 +157,33 @@ def session_problem(session: Mapping[str, Any], dialect: wire.Dialect) -> FrameP
             code="invalid_value", message=f"Invalid value for {param!r}: {exc}", param=param
         )
     return None
+
+
+def _tools_problem(tools: Any, path: str = "session.tools") -> FrameProblem | None:
+    """The tools must be objects; a function tool needs a name (the brain reads them)."""
+    if tools is None:
+        return None
+    if not isinstance(tools, list):
+        return _invalid_type(path, "an array")
+    for index, tool in enumerate(tools):
+        where = f"{path}[{index}]"
+        if not isinstance(tool, Mapping):
+            return _invalid_type(where, "an object")
+        if tool.get("type", "function") == "function" and not isinstance(tool.get("name"), str):
+            return FrameProblem(
+                code="missing_required_parameter",
+                message=f"Missing required parameter: '{where}.name'.",
+                param=f"{where}.name",
+            )
+    return None
+
+
+def _invalid_type(param: str, expected: str) -> FrameProblem:
+    return FrameProblem(
+        code="invalid_type",
+        message=f"Invalid type for {param!r}: expected {expected}.",
+        param=param,
+    )
 
 
 def _unknown(session: Mapping[str, Any], dialect: wire.Dialect) -> str | None:
@@ -161,3 +209,69 @@ def _unknown(session: Mapping[str, Any], dialect: wire.Dialect) -> str | None:
             if key not in _TURN_DETECTION[detection["type"]]:
                 return f"session.audio.input.turn_detection.{key}"
     return None
+
+
+def item_problem(item: Any, where: str = "item") -> FrameProblem | None:
+    """What the real server would refuse in an item a client creates (the ServerModel takes
+    any object, and would echo a malformed one in ``conversation.item.added``)."""
+    try:
+        parsed = item_from_wire(item)
+    except RemoteProtocolError as exc:
+        field = f"{where}.{exc.field}" if exc.field and exc.field != "item" else where
+        if "(missing)" in str(exc):
+            return FrameProblem(
+                code="missing_required_parameter",
+                message=f"Missing required parameter: {field!r}.",
+                param=field,
+            )
+        return FrameProblem(code="invalid_value", message=f"Invalid value: {exc}.", param=field)
+    if isinstance(parsed, UnknownItem):
+        return FrameProblem(
+            code="invalid_value",
+            message=f"Invalid {where}: a type, role or content part the API does not know.",
+            param=where,
+        )
+    return None
+
+
+def response_problem(params: Mapping[str, Any]) -> FrameProblem | None:
+    """What the real server would refuse in ``response.create``'s ``response``."""
+    for key in params:
+        if key not in _RESPONSE:
+            param = f"response.{key}"
+            return FrameProblem(
+                code="unknown_parameter", message=f"Unknown parameter: {param!r}.", param=param
+            )
+    conversation = params.get("conversation", "auto")
+    if conversation not in ("auto", "none"):
+        return _invalid_value("response.conversation", "'auto' or 'none'")
+    modalities = params.get("output_modalities")
+    if modalities is not None and modalities not in (["text"], ["audio"]):
+        return _invalid_value("response.output_modalities", "['text'] or ['audio']")
+    metadata = params.get("metadata")
+    if metadata is not None and not (
+        isinstance(metadata, Mapping)
+        and all(isinstance(v, str) for v in metadata.values())
+        and len(metadata) <= 16
+    ):
+        return _invalid_value("response.metadata", "up to 16 string values")
+    given = params.get("input")
+    if given is not None:
+        if not isinstance(given, list):
+            return _invalid_type("response.input", "an array")
+        for index, item in enumerate(given):
+            problem = item_problem(item, f"response.input[{index}]")
+            if problem is not None:
+                return problem
+    problem = _tools_problem(params.get("tools"), "response.tools")
+    if problem is not None:
+        return problem
+    return None
+
+
+def _invalid_value(param: str, expected: str) -> FrameProblem:
+    return FrameProblem(
+        code="invalid_value",
+        message=f"Invalid value for {param!r}: expected {expected}.",
+        param=param,
+    )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeAlias
 
 import attrs
@@ -31,10 +31,13 @@ __all__ = [
     "Expire",
     "FakeScript",
     "Garbage",
+    "Mismatch",
     "Respond",
+    "ScriptCursor",
     "ScriptStep",
     "Send",
     "UnknownEvent",
+    "scripted_events",
 ]
 
 ScriptedEvent: TypeAlias = wire.ServerEvent | Mapping[str, Any]
@@ -234,6 +237,79 @@ class FakeScript:
             except (LocalProtocolError, TypeError, ValueError) as exc:
                 raise LocalProtocolError(f"step {index} of the script: {exc}") from None
         return cls(steps=steps, ignore=frozenset(ignore))
+
+
+# -- walking a script ------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Mismatch:
+    """A client event other than the one the script's ``Expect`` step waited for."""
+
+    step: int
+    expected: str
+    actual: str
+    event_id: str | None
+
+
+class ScriptCursor:
+    """Where one connection is in its script: the server acts on what ``take`` gives and
+    reports each client event to ``meet``."""
+
+    def __init__(self, script: FakeScript) -> None:
+        self.script = script
+        self.position = 0
+        self.held = False
+        """A ``Delay`` holds the following steps until ``release``."""
+        self.mismatches: list[Mismatch] = []
+
+    def _waiting(self) -> Expect | None:
+        steps = self.script.steps
+        if self.held or self.position >= len(steps):
+            return None
+        step = steps[self.position]
+        return step if isinstance(step, Expect) else None
+
+    def take(self) -> ScriptStep | None:
+        """The next step to act on now; None while the script waits or once it has ended."""
+        if self.held or self.position >= len(self.script.steps) or self._waiting():
+            return None
+        step = self.script.steps[self.position]
+        self.position += 1
+        self.held = isinstance(step, Delay)
+        return step
+
+    def release(self) -> None:
+        self.held = False
+
+    def meet(self, event_type: str, event_id: str | None) -> Expect | Mismatch | None:
+        """A client event arrived: the ``Expect`` it satisfies (passed, so ``take`` goes on),
+        the ``Mismatch`` it is (recorded; the step keeps waiting), or None."""
+        step = self._waiting()
+        if step is None or (event_type != step.type and event_type in self.script.ignore):
+            return None
+        if event_type == step.type:
+            self.position += 1
+            return step
+        mismatch = Mismatch(
+            step=self.position, expected=step.type, actual=event_type, event_id=event_id
+        )
+        self.mismatches.append(mismatch)
+        return mismatch
+
+
+def scripted_events(
+    events: Iterable[ScriptedEvent], new_id: Callable[[str], str]
+) -> list[wire.ServerEvent]:
+    """Scripted events as typed ones; JSON objects without an ``event_id`` get a fresh one."""
+    out: list[wire.ServerEvent] = []
+    for event in events:
+        if isinstance(event, Mapping):
+            obj = {"event_id": new_id("event"), **event}
+            out.append(wire.decode_server_event(json.dumps(obj)))
+        else:
+            out.append(event)
+    return out
 
 
 # -- JSON ------------------------------------------------------------------------------------

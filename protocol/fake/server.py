@@ -32,6 +32,7 @@ from .. import wire
 from ..audio.formats import AudioFormat
 from ..testing.scripts import ResponseScript
 from ..testing.server import COMMIT_MIN_MS, ServerModel, default_session
+from ._facts import expiry_message, rate_limits, to_beta
 from ._media import (
     SpeechTrack,
     Transcripts,
@@ -42,7 +43,7 @@ from ._media import (
     transcript_pieces,
     vad_for,
 )
-from ._rules import FrameProblem, decode_frame, session_problem
+from ._rules import FrameProblem, decode_frame, item_problem, response_problem, session_problem
 from .brain import decide
 from .host import CloseConnection, RawFrame, ServerOutput
 from .scripts import (
@@ -53,11 +54,13 @@ from .scripts import (
     Expire,
     FakeScript,
     Garbage,
+    Mismatch,
     Respond,
-    ScriptedEvent,
+    ScriptCursor,
     ScriptStep,
     Send,
     UnknownEvent,
+    scripted_events,
 )
 
 __all__ = ["FakeRealtimeServer", "FakeServerConfig", "Mismatch"]
@@ -92,16 +95,6 @@ class FakeServerConfig:
     """What the user said in each committed audio turn; default a placeholder."""
 
 
-@attrs.frozen(kw_only=True)
-class Mismatch:
-    """A client event other than the one the script's ``Expect`` step waited for."""
-
-    step: int
-    expected: str
-    actual: str
-    event_id: str | None
-
-
 # Deadline kinds, in the order they fire when they fall at the same instant.
 _STREAM, _SCRIPT, _IDLE, _EXPIRE = range(4)
 
@@ -131,7 +124,7 @@ class FakeRealtimeServer:
         }
         self.model = ServerModel(session=session, script_source=self._brain)
         """The server model underneath: its session, conversation and responses."""
-        self.mismatches: list[Mismatch] = []
+        self._cursor = ScriptCursor(self.script)
         self.heard: dict[str, str] = {}
         """What the user said in each committed audio item (from ``config.transcripts``)."""
         self.closed = False
@@ -139,7 +132,6 @@ class FakeRealtimeServer:
         self._now = 0.0
         self._started_at = 0.0
         self._deadlines: dict[int, float] = {}
-        self._cursor = 0
         self._drop_budget: int | None = None
         self._vad_key: tuple[str, str] | None = None
         self._vad = vad_for(None, read_format(None))
@@ -152,6 +144,11 @@ class FakeRealtimeServer:
         self._commits = 0
         self._create_params: Mapping[str, Any] = {}
 
+    @property
+    def mismatches(self) -> list[Mismatch]:
+        """Client events that were not the ones the script's ``Expect`` steps waited for."""
+        return self._cursor.mismatches
+
     # -- ServerCore ------------------------------------------------------------------------------
 
     def connected(self, now: float) -> list[ServerOutput]:
@@ -161,7 +158,7 @@ class FakeRealtimeServer:
         self._out, self._now, self._started_at = [], now, now
         self._deadlines[_EXPIRE] = now + self.config.max_session_s
         self._send(self.model.connect())
-        self._send([_rate_limits(self.model.new_id("event"))])
+        self._send([rate_limits(self.model.new_id("event"))])
         self._configure()
         self._run_script(now)
         self._settle()
@@ -182,8 +179,7 @@ class FakeRealtimeServer:
                 self._handle(event)
             self._settle()
             if expect is not None:
-                self._send(self._scripted(expect.then))
-                self._cursor += 1
+                self._send(scripted_events(expect.then, self.model.new_id))
                 self._run_script(self._now)
         self._settle()
         return self._take()
@@ -207,11 +203,16 @@ class FakeRealtimeServer:
     # -- client events ---------------------------------------------------------------------------
 
     def _handle(self, event: wire.ClientEvent) -> None:
+        problem: FrameProblem | None = None
         if isinstance(event, wire.SessionUpdate):
             problem = session_problem(event.session, self.config.dialect)
-            if problem is not None:
-                self._refuse(attrs.evolve(problem, event_id=event.event_id))
-                return
+        elif isinstance(event, wire.ConversationItemCreate):
+            problem = item_problem(event.item)
+        elif isinstance(event, wire.ResponseCreate):
+            problem = response_problem(event.response or {})
+        if problem is not None:
+            self._refuse(attrs.evolve(problem, event_id=event.event_id))
+            return
         if isinstance(event, wire.ResponseCreate):
             self._create_params = event.response or {}  # for the brain, asked inside receive
         try:
@@ -227,30 +228,16 @@ class FakeRealtimeServer:
             self._hear(event.audio)
 
     def _expected(self, event: wire.ClientEvent) -> Expect | None:
-        """The ``Expect`` step this event meets, or None (recording a mismatch if any)."""
-        steps = self.script.steps
-        if _SCRIPT in self._deadlines or self._cursor >= len(steps):
-            return None
-        step = steps[self._cursor]
-        if not isinstance(step, Expect):
-            return None
-        if event.type == step.type:
-            return step
-        if event.type not in self.script.ignore:
-            self.mismatches.append(
-                Mismatch(
-                    step=self._cursor,
-                    expected=step.type,
-                    actual=event.type,
-                    event_id=event.event_id,
-                )
-            )
+        """The ``Expect`` step this event meets, or None (answering a mismatch if any)."""
+        met = self._cursor.meet(event.type, event.event_id)
+        if isinstance(met, Mismatch):
             message = (
-                f"The script expected {step.type!r} at step {self._cursor}, but the client sent"
-                f" {event.type!r}."
+                f"The script expected {met.expected!r} at step {met.step}, but the client sent"
+                f" {met.actual!r}."
             )
             self._send([self.model.error("script_mismatch", message, event.event_id)])
-        return None
+            return None
+        return met
 
     def _refuse(self, problem: FrameProblem) -> None:
         error = self.model.error(problem.code, problem.message, problem.event_id)
@@ -397,7 +384,7 @@ class FakeRealtimeServer:
         if self.closed:
             return
         if self.config.dialect == "beta" and not isinstance(output, RawFrame | CloseConnection):
-            beta = _to_beta(output)
+            beta = to_beta(output)
             if beta is None:
                 return
             output = RawFrame(text=wire.encode_server_event(beta, dialect="beta"))
@@ -429,6 +416,7 @@ class FakeRealtimeServer:
                 self._stream(at)
             elif kind == _SCRIPT:
                 del self._deadlines[_SCRIPT]
+                self._cursor.release()
                 self._run_script(at)
             elif kind == _IDLE:
                 del self._deadlines[_IDLE]
@@ -503,7 +491,7 @@ class FakeRealtimeServer:
             self._send(model.start_response())
 
     def _expire(self, at: float) -> None:
-        message = f"Your session hit the maximum duration of {_duration(at - self._started_at)}."
+        message = expiry_message(at - self._started_at)
         self._send([self.model.error("session_expired", message, None)])
         self._put(CloseConnection(code=1001, reason="session expired"))
 
@@ -511,16 +499,14 @@ class FakeRealtimeServer:
 
     def _run_script(self, at: float) -> None:
         """Act on the steps from the cursor until one waits (``Expect``, ``Delay``)."""
-        steps = self.script.steps
-        while not self.closed and _SCRIPT not in self._deadlines and self._cursor < len(steps):
-            step = steps[self._cursor]
-            if isinstance(step, Expect):
+        while not self.closed:
+            step = self._cursor.take()
+            if step is None:
                 return
-            self._cursor += 1
             if isinstance(step, Respond):
                 self.model.script(step.script, out_of_band=step.out_of_band)
             elif isinstance(step, Send):
-                self._send(self._scripted(step.events))
+                self._send(scripted_events(step.events, self.model.new_id))
             elif isinstance(step, DropAfter):
                 self._drop_budget = step.count
                 if step.count == 0:
@@ -537,40 +523,3 @@ class FakeRealtimeServer:
                 self._deadlines[_SCRIPT] = at + step.ms / 1000
             elif isinstance(step, Expire):
                 self._deadlines[_EXPIRE] = at + step.after_ms / 1000
-
-    def _scripted(self, events: Iterable[ScriptedEvent]) -> list[wire.ServerEvent]:
-        out: list[wire.ServerEvent] = []
-        for event in events:
-            if isinstance(event, Mapping):
-                obj = {"event_id": self.model.new_id("event"), **event}
-                out.append(wire.decode_server_event(json.dumps(obj)))
-            else:
-                out.append(event)
-        return out
-
-
-def _to_beta(event: wire.ServerEvent) -> wire.ServerEvent | None:
-    """The event a beta server sends instead: ``conversation.item.created`` for ``.added``,
-    nothing for ``.done`` (neither exists in the beta protocol)."""
-    if isinstance(event, wire.ConversationItemAdded):
-        return wire.ConversationItemCreated(
-            event_id=event.event_id, item=event.item, previous_item_id=event.previous_item_id
-        )
-    if isinstance(event, wire.ConversationItemDone):
-        return None
-    return event
-
-
-def _rate_limits(event_id: str) -> wire.RateLimitsUpdated:
-    limits = [
-        {"name": "requests", "limit": 1000, "remaining": 1000, "reset_seconds": 0.0},
-        {"name": "tokens", "limit": 50_000, "remaining": 50_000, "reset_seconds": 0.0},
-    ]
-    return wire.RateLimitsUpdated(event_id=event_id, rate_limits=limits)
-
-
-def _duration(seconds: float) -> str:
-    if seconds >= 60 and round(seconds) % 60 == 0:
-        minutes = round(seconds) // 60
-        return f"{minutes} minute{'s' if minutes != 1 else ''}"
-    return f"{seconds:g} seconds"
