@@ -117,6 +117,11 @@ class RealtimeSession:
     def response_active(self) -> bool:
         return self._core.response_active
 
+    @property
+    def busy(self) -> bool:
+        """A response is active or requested, or a tool is still running: more is coming."""
+        return self._core.response_active or bool(self._tasks)
+
     async def send_message(self, message: str | UserMessage) -> None:
         await self._command(inputs.SendMessage(message=message))
 
