@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import pytest
 from fake_helpers import (
@@ -17,7 +18,7 @@ from fake_helpers import (
     kinds,
     one,
 )
-from realtime_sansio.protocol import PCM16, wire
+from realtime_sansio.protocol import PCM16, LocalProtocolError, wire
 from realtime_sansio.protocol.fake import (
     CloseConnection,
     FakeRealtimeServer,
@@ -371,6 +372,15 @@ def test_a_second_connection_gets_a_fresh_session() -> None:
     again = Client(server)
     assert again.opening[0].session["id"] == "sess_2"  # type: ignore[union-attr]
     assert server.model.conversation == ()
+
+
+@pytest.mark.parametrize(
+    "config",
+    [{"pace": -1.0}, {"pace": float("nan")}, {"max_session_s": 0.0}, {"dialect": "gamma"}],
+)
+def test_a_bad_configuration_is_refused(config: dict[str, Any]) -> None:
+    with pytest.raises(LocalProtocolError):
+        FakeServerConfig(**config)
 
 
 def test_the_same_calls_give_the_same_frames() -> None:

@@ -30,6 +30,7 @@ import attrs
 
 from .. import wire
 from ..audio.formats import AudioFormat
+from ..errors import LocalProtocolError
 from ..testing.scripts import ResponseScript
 from ..testing.server import COMMIT_MIN_MS, ServerModel, default_session
 from ._facts import expiry_message, rate_limits, to_beta
@@ -68,12 +69,17 @@ __all__ = ["FakeRealtimeServer", "FakeServerConfig", "Mismatch"]
 
 def _non_negative(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
     if not value >= 0:
-        raise ValueError(f"FakeServerConfig.{attribute.name} must be >= 0, not {value!r}")
+        raise LocalProtocolError(f"FakeServerConfig.{attribute.name} must be >= 0, not {value!r}")
 
 
 def _positive(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
     if not value > 0:
-        raise ValueError(f"FakeServerConfig.{attribute.name} must be > 0, not {value!r}")
+        raise LocalProtocolError(f"FakeServerConfig.{attribute.name} must be > 0, not {value!r}")
+
+
+def _dialect(instance: Any, attribute: attrs.Attribute[str], value: str) -> None:
+    if value not in ("ga", "beta"):
+        raise LocalProtocolError(f"FakeServerConfig.dialect is 'ga' or 'beta', not {value!r}")
 
 
 @attrs.frozen(kw_only=True)
@@ -87,9 +93,7 @@ class FakeServerConfig:
     """The session's maximum duration: then ``session_expired`` and close 1001."""
     brain: bool = True
     """Answer unscripted responses with the default brain; False: ``OK.`` in text."""
-    dialect: wire.Dialect = attrs.field(
-        default="ga", validator=attrs.validators.in_(("ga", "beta"))
-    )
+    dialect: wire.Dialect = attrs.field(default="ga", validator=_dialect)
     """``beta`` speaks the beta names and shapes, as ready-made ``RawFrame``s."""
     transcripts: Transcripts | None = None
     """What the user said in each committed audio turn; default a placeholder."""
