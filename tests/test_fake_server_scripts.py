@@ -11,7 +11,7 @@ import pytest
 from fake_helpers import WEATHER, Client, check, errors, events, kinds, one
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from oracle import validate_client_event
+from oracle import validate_beta_client_event, validate_client_event
 from realtime_sansio.protocol import (
     Agent,
     LocalProtocolError,
@@ -39,10 +39,12 @@ from realtime_sansio.protocol.fake import (
     RawFrame,
     Respond,
     Send,
+    ServerOutput,
     UnknownEvent,
 )
 from realtime_sansio.protocol.items import AssistantMessage
 from realtime_sansio.protocol.testing import ScriptAudio, ScriptCall, ScriptText
+from realtime_sansio.protocol.wire import Dialect
 
 RATE_LIMITS = {"type": "rate_limits.updated", "rate_limits": []}
 
@@ -426,23 +428,37 @@ def get_weather(city: str) -> str:
     return f"Sunny in {city}"
 
 
+def frames_of(outputs: list[ServerOutput], dialect: Dialect) -> list[str]:
+    """The text frames a host sends for these outputs (checked by the oracle first)."""
+    texts = []
+    for output in check(outputs, dialect=dialect):
+        if isinstance(output, RawFrame):
+            texts.append(output.text)
+        else:
+            assert isinstance(output, wire.ServerEventBase)
+            texts.append(wire.encode_server_event(output))
+    return texts
+
+
 def converse(
     session: Session, server: FakeRealtimeServer, start: list[Any], now: float
 ) -> list[Any]:
     """Deliver everything both ways until both sides are quiet, as text frames; answer each
     tool call (the core calls no user code: the test plays the driver). Every client event is
     checked against the oracle, every server frame too (``check``)."""
+    dialect = session.dialect
     seen: list[Any] = []
     pending = list(start)
     while pending:
         output = pending.pop(0)
         seen.append(output)
         if isinstance(output, wire.ClientEventBase | wire.RawClientEvent):
-            validate_client_event(wire.client_event_to_json(output))
-            for frame in check(server.receive(wire.encode_client_event(output), now)):
-                assert isinstance(frame, wire.ServerEventBase)
-                text = wire.encode_server_event(frame)  # type: ignore[arg-type]
-                pending += session.handle(text, now=now)
+            event: Any = output
+            text = wire.encode_client_event(event, dialect=dialect)
+            validate = validate_client_event if dialect == "ga" else validate_beta_client_event
+            validate(json.loads(text))
+            for frame in frames_of(server.receive(text, now), dialect):
+                pending += session.handle(frame, now=now)
         elif isinstance(output, effects.CallTool):
             result = f"Sunny in {output.arguments.get('city')}"
             pending += session.handle(
@@ -460,16 +476,19 @@ def assistant_texts(session: Session) -> list[str]:
     ]
 
 
-def test_a_session_converses_with_the_fake_through_a_tool_call_and_a_handoff() -> None:
+@pytest.mark.parametrize("dialect", ["ga", "beta"])
+def test_a_session_converses_with_the_fake_through_a_tool_call_and_a_handoff(
+    dialect: Dialect,
+) -> None:
     support = Agent(name="Support", instructions="Help with problems.")
     triage = Agent(
         name="Triage", instructions="Route the user.", tools=[get_weather], handoffs=[support]
     )
-    session = Session(triage)
-    server = FakeRealtimeServer()
+    session = Session(triage, dialect=dialect)
+    server = FakeRealtimeServer(FakeServerConfig(dialect=dialect))
     start = session.handle(inputs.Connected(), now=0.0)
-    for frame in check(server.connected(0.0)):
-        start += session.handle(wire.encode_server_event(frame), now=0.0)  # type: ignore[arg-type]
+    for frame in frames_of(server.connected(0.0), dialect):
+        start += session.handle(frame, now=0.0)
     seen = converse(session, server, start, 0.0)
     assert not [e for e in seen if isinstance(e, session_events.ErrorEvent)]
     assert {t["name"] for t in server.model.tools} == {"get_weather", "transfer_to_support"}
@@ -481,7 +500,7 @@ def test_a_session_converses_with_the_fake_through_a_tool_call_and_a_handoff() -
         1.0,
     )
     (started,) = [e for e in seen if isinstance(e, session_events.ToolStartEvent)]
-    assert started.tool.name == "get_weather"
+    assert started.tool is get_weather
     assert assistant_texts(session)[-1] == "Here is what I found: Sunny in Paris."
     assert not [e for e in seen if isinstance(e, session_events.ErrorEvent)]
 

@@ -147,12 +147,16 @@ class Garbage:
     text: str = "{this is not json"
 
 
+def _copy(value: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(value)
+
+
 @attrs.frozen(kw_only=True)
 class UnknownEvent:
     """Send a well-formed event of a type no client knows (forward compatibility)."""
 
     type: str = "response.new_thing"
-    fields: Mapping[str, Any] = attrs.field(factory=dict, converter=dict)
+    fields: Mapping[str, Any] = attrs.field(factory=dict, converter=_copy)
 
 
 @attrs.frozen(kw_only=True)
