@@ -22,7 +22,6 @@ import time
 
 import anyio
 import trio.testing
-
 from realtime_sansio.protocol import PCM16, Agent, events, function_tool
 from realtime_sansio.protocol.fake import FakeRealtimeServer, FakeServerConfig
 from realtime_sansio.protocol.fake.voice import synthesize_speech
@@ -55,14 +54,13 @@ def user_audio(seconds: float) -> list[bytes]:
 
 async def one_session(chunks: list[bytes], received: list[int]) -> None:
     transport = FakeServerTransport(FakeRealtimeServer(FakeServerConfig(pace=1.0)))
-    async with run(AGENT, transport=transport) as session:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(consume, session, received)
-            await session.send_message("What is the weather in Paris?")
-            for chunk in chunks:
-                await session.send_audio(chunk)
-                await anyio.sleep(CHUNK_MS / 1000)
-            tg.cancel_scope.cancel()
+    async with run(AGENT, transport=transport) as session, anyio.create_task_group() as tg:
+        tg.start_soon(consume, session, received)
+        await session.send_message("What is the weather in Paris?")
+        for chunk in chunks:
+            await session.send_audio(chunk)
+            await anyio.sleep(CHUNK_MS / 1000)
+        tg.cancel_scope.cancel()
 
 
 async def consume(session: RealtimeSession, received: list[int]) -> None:
