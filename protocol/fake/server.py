@@ -8,7 +8,8 @@ frames and clock readings and sends what it returns. Inside, three layers:
    the server's error codes, and streams responses one step at a time. This class drives it
    and never re-implements it.
 2. Around it, what a model of the *protocol* does not do: decoding frames (a bad one is an
-   ``error`` event), refusing unknown session fields, hearing speech in appended audio (the
+   ``error`` event), refusing what the real server refuses before the model sees it (unknown
+   session fields, malformed items and response parameters), hearing speech in appended audio (the
    energy VAD makes the model's ``speech_started``/``speech_stopped``), the idle timeout,
    transcripts of committed audio, speech in place of the model's silent audio deltas, a
    brain for responses nobody scripted, pacing on the timer, expiry, the beta dialect.
