@@ -187,7 +187,7 @@ def test_without_a_transcript_the_placeholder_says_how_long_the_user_spoke() -> 
     )
     assert completed.transcript == "(1.2 s of speech)"
     assert calls == [(0, 1200 * 48)]
-    assert client.server.model.committed_audio == []  # the fake keeps no turn's audio
+    assert not client.server.model.committed_audio  # the fake keeps no turn's audio
 
 
 def test_without_transcription_no_transcription_events() -> None:

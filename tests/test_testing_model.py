@@ -269,7 +269,7 @@ def test_the_input_buffer_commits_100_ms_or_more() -> None:
         "conversation.item.added",
         "conversation.item.done",
     ]
-    assert model.committed_audio == [bytes(4700) + b"\x01\x00" * 50]
+    assert list(model.committed_audio) == [bytes(4700) + b"\x01\x00" * 50]
     assert model.active_response_id is None  # a commit never creates a response
     valid(model.receive(wire.InputAudioBufferAppend(audio=bytes(10))))
     assert types(model.receive(wire.InputAudioBufferClear())) == ["input_audio_buffer.cleared"]

@@ -167,6 +167,11 @@ class WebSocketConnection:
             await self._stream.aclose()
             return
         self._closed = ConnectionClosed(code, reason)
+        if code in (1005, 1006, 1015):
+            # Codes that must never be sent in a close frame: they describe an abrupt end, so
+            # that is what the peer gets (a fault injection's dropped connection).
+            await self._stream.aclose()
+            return
         try:
             await self._write(self._ws.send(ws.CloseConnection(code=code, reason=reason)))
             with anyio.move_on_after(_CLOSE_TIMEOUT_S):

@@ -24,7 +24,7 @@ fired in time order by whichever call comes at or after them. See docs/fake-serv
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -113,8 +113,11 @@ class FakeRealtimeServer:
         config: FakeServerConfig | None = None,
         *,
         script: FakeScript | Iterable[ScriptStep] | None = None,
+        id_factory: Callable[[str], str] | None = None,
     ) -> None:
         self.config = config if config is not None else FakeServerConfig()
+        self._id_factory = id_factory
+        """Makes every id (given its prefix: ``event``, ``item``, ``resp``...); None: counters."""
         self.script = script if isinstance(script, FakeScript) else FakeScript(steps=script or ())
         self._sessions = 0
         self._used = False
@@ -127,7 +130,9 @@ class FakeRealtimeServer:
             "object": "realtime.session",
             **default_session(),
         }
-        self.model = ServerModel(session=session, script_source=self._brain)
+        self.model = ServerModel(
+            session=session, script_source=self._brain, id_factory=self._id_factory
+        )
         """The server model underneath: its session, conversation and responses."""
         self._cursor = ScriptCursor(self.script)
         self.heard: dict[str, str] = {}

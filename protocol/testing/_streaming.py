@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -87,7 +88,13 @@ def _event_part(part: dict[str, Any]) -> dict[str, Any]:
 class Streamer:
     """Ids, the conversation, and the responses that stream into it."""
 
-    def __init__(self, *, close_cancelled_items: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        close_cancelled_items: bool = True,
+        id_factory: Callable[[str], str] | None = None,
+    ) -> None:
+        self._id_factory = id_factory
         self.close_cancelled_items = close_cancelled_items
         """On cancellation, close the items it cut short (``response.output_item.done`` and
         ``conversation.item.done``, status ``incomplete``); False leaves them unannounced."""
@@ -102,6 +109,9 @@ class Streamer:
         None for a server-made one (VAD)."""
 
     def new_id(self, prefix: str) -> str:
+        """A fresh id: from the injected factory (given the prefix), else ``<prefix>_<n>``."""
+        if self._id_factory is not None:
+            return self._id_factory(prefix)
         count = self._counters.get(prefix, 0) + 1
         self._counters[prefix] = count
         return f"{prefix}_{count}"

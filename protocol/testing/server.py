@@ -111,8 +111,10 @@ class ServerModel(Streamer):
         session: Mapping[str, Any] | None = None,
         script_source: ScriptSource | None = None,
         close_cancelled_items: bool = True,
+        id_factory: Callable[[str], str] | None = None,
+        max_committed_turns: int = 256,
     ) -> None:
-        super().__init__(close_cancelled_items=close_cancelled_items)
+        super().__init__(close_cancelled_items=close_cancelled_items, id_factory=id_factory)
         self.script_source = script_source
         """Asked for the script of a response none was queued for (with the model and whether
         the response is out of band); None, or its returning None, means ``DEFAULT_SCRIPT``."""
@@ -122,8 +124,9 @@ class ServerModel(Streamer):
         self._buffer_start_ms = 0.0  # where the buffer starts on the session's audio clock
         self._speech_item: str | None = None
         self._spoke = False  # assistant audio was produced: the voice is fixed from now on
-        self.committed_audio: list[bytes] = []
-        """The audio of each committed user turn, in order."""
+        self.committed_audio: deque[bytes] = deque(maxlen=max_committed_turns)
+        """The audio of each committed user turn, in order: the last ``max_committed_turns``
+        (a long session's audio would otherwise grow without bound)."""
         self.violations: list[Violation] = []
         self._handlers: dict[type, Callable[[Any], list[wire.ServerEvent]]] = {
             wire.SessionUpdate: self._session_update,
