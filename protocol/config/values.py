@@ -121,7 +121,7 @@ def str_keyed_mapping(instance: object, attribute: attrs.Attribute[Any], value: 
 
 # Which optional fields each turn detection type accepts; the others are refused, so that a
 # field the server would silently ignore (eagerness on server_vad) is caught at construction.
-_TURN_FIELDS: Final[dict[str, frozenset[str]]] = {
+TURN_DETECTION_FIELDS: Final[dict[str, frozenset[str]]] = {
     "server_vad": frozenset(
         {
             "threshold",
@@ -158,7 +158,7 @@ class TurnDetectionConfig:
     interrupt_response: bool | None = attrs.field(default=None, validator=optional(boolean))
 
     def __attrs_post_init__(self) -> None:
-        allowed = _TURN_FIELDS[self.type]
+        allowed = TURN_DETECTION_FIELDS[self.type]
         wrong = [
             f.name
             for f in attrs.fields(TurnDetectionConfig)
@@ -209,7 +209,7 @@ class TurnDetectionConfig:
     def to_wire(self) -> dict[str, Any]:
         """The GA ``audio.input.turn_detection`` object; ``None`` fields are left out."""
         wire: dict[str, Any] = {"type": self.type}
-        for name in sorted(_TURN_FIELDS[self.type]):
+        for name in sorted(TURN_DETECTION_FIELDS[self.type]):
             value = getattr(self, name)
             if value is not None:
                 wire[name] = value

@@ -18,6 +18,7 @@ import attrs
 
 from .. import wire
 from ..config import settings_from_session_payload
+from ..config.values import TURN_DETECTION_FIELDS
 from ..errors import LocalProtocolError, RemoteProtocolError
 from ..items import UnknownItem, item_from_wire
 
@@ -49,20 +50,8 @@ _AUDIO = {
     "input": frozenset({"format", "transcription", "noise_reduction", "turn_detection"}),
     "output": frozenset({"format", "voice", "speed"}),
 }
-_TURN_DETECTION = {
-    "server_vad": frozenset(
-        {
-            "type",
-            "threshold",
-            "prefix_padding_ms",
-            "silence_duration_ms",
-            "idle_timeout_ms",
-            "create_response",
-            "interrupt_response",
-        }
-    ),
-    "semantic_vad": frozenset({"type", "eagerness", "create_response", "interrupt_response"}),
-}
+# What a turn_detection object may hold: the config's fields for its type, and the type.
+_TURN_DETECTION = {kind: fields | {"type"} for kind, fields in TURN_DETECTION_FIELDS.items()}
 
 
 # ``response.create``'s parameters (the openai package's RealtimeResponseCreateParams).
