@@ -8,9 +8,9 @@ library, a WebRTC data channel, a test double) is a page of code: see docs/trans
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, Self, runtime_checkable
 
-__all__ = ["ConnectionClosed", "Transport", "describe_close"]
+__all__ = ["ClosingOnExit", "ConnectionClosed", "Transport", "describe_close"]
 
 
 class ConnectionClosed(Exception):
@@ -73,3 +73,22 @@ class Transport(Protocol):
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Start the closing handshake (idempotent)."""
+
+
+class ClosingOnExit:
+    """For a transport already connected when made: entering gives it, leaving closes it."""
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close(1000, "")
+
+    if TYPE_CHECKING:  # each transport defines its own; this only tells the type checker
+
+        async def close(self, code: int = 1000, reason: str = "") -> None: ...

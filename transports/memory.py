@@ -18,7 +18,7 @@ import anyio.abc
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from realtime_sansio.protocol.fake.host import ServerCore
 
-from .base import ConnectionClosed
+from .base import ClosingOnExit, ConnectionClosed
 from .hosting import host_connection
 
 __all__ = ["DEFAULT_MAX_FRAMES", "FakeServerTransport", "MemoryEndpoint", "memory_pair"]
@@ -34,7 +34,7 @@ class _Link:
         self.closed: ConnectionClosed | None = None
 
 
-class MemoryEndpoint:
+class MemoryEndpoint(ClosingOnExit):
     """One end of an in-memory connection; implements ``Transport``."""
 
     def __init__(
@@ -48,17 +48,6 @@ class MemoryEndpoint:
         self._incoming = incoming
         self._link = link
         self._peer_closes = peer_closes
-
-    async def __aenter__(self) -> MemoryEndpoint:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close(1000, "")
 
     async def send(self, text: str) -> None:
         if self._link.closed is not None:

@@ -18,7 +18,6 @@ import contextlib
 import json
 import ssl
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from types import TracebackType
 from urllib.parse import urlsplit
 
 import anyio
@@ -28,7 +27,7 @@ from anyio.streams.tls import TLSStream
 from wsproto import ConnectionType, WSConnection
 from wsproto import events as ws
 
-from .base import ConnectionClosed
+from .base import ClosingOnExit, ConnectionClosed
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",
@@ -71,7 +70,7 @@ def _error_message(body: bytes) -> str:
     return text[:300]
 
 
-class WebSocketConnection:
+class WebSocketConnection(ClosingOnExit):
     """An open WebSocket (either side) carrying text frames; implements ``Transport``."""
 
     def __init__(
@@ -90,17 +89,6 @@ class WebSocketConnection:
         self._closed: ConnectionClosed | None = None
         # Frames that came in the handshake's last read are already parsed: keep them.
         self._events: list[ws.Event] = list(self._ws.events())
-
-    async def __aenter__(self) -> WebSocketConnection:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close(1000, "")
 
     async def _write(self, data: bytes) -> None:
         async with self._send_lock:
