@@ -18,12 +18,13 @@ import contextlib
 import json
 import ssl
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
 import anyio.abc
 import h11
-from anyio.streams.tls import TLSStream
+from anyio.streams.tls import TLSListener, TLSStream
 from wsproto import ConnectionType, WSConnection
 from wsproto import events as ws
 
@@ -311,15 +312,20 @@ async def serve_websocket(
     *,
     ready: Callable[[int], None] | None = None,
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> None:
     """Accept WebSocket connections on ``host:port`` until cancelled; ``ready(port)`` is
-    called with the bound port (useful with ``port=0``)."""
-    listener = await anyio.create_tcp_listener(local_host=host, local_port=port)
-    bound = listener.extra(anyio.abc.SocketAttribute.local_port)
+    called with the bound port (useful with ``port=0``). With a server ``ssl_context``
+    (certificate loaded) the connections are TLS: clients connect with ``wss://``."""
+    tcp = await anyio.create_tcp_listener(local_host=host, local_port=port)
+    bound = tcp.extra(anyio.abc.SocketAttribute.local_port)
+    listener: anyio.abc.Listener[Any] = tcp
+    if ssl_context is not None:
+        listener = TLSListener(tcp, ssl_context, standard_compatible=False)
     if ready is not None:
         ready(bound)
 
-    async def accept(stream: anyio.abc.SocketStream) -> None:
+    async def accept(stream: anyio.abc.ByteStream) -> None:
         connection = WSConnection(ConnectionType.SERVER)
         try:
             with anyio.fail_after(10):
