@@ -3,6 +3,7 @@ the examples: each runs on the in-memory fake and against a running ``serve-fake
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -49,12 +50,12 @@ def _first_line(process: subprocess.Popen[str], timeout: float = 15) -> str:
     return lines[0]
 
 
-@pytest.fixture(scope="module")
-def fake_url() -> Iterator[str]:
-    """A ``realtime-sansio serve-fake`` subprocess on a free port: its URL, from the line
-    it prints."""
+@contextlib.contextmanager
+def _serving(*options: str) -> Iterator[str]:
+    """A ``realtime-sansio serve-fake`` subprocess on a free port: its URL, from the line it
+    prints; on exit, SIGTERM must stop it cleanly."""
     process = subprocess.Popen(
-        [*CLI, "serve-fake", "--port", "0"],
+        [*CLI, "serve-fake", "--port", "0", *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -68,8 +69,14 @@ def fake_url() -> Iterator[str]:
     finally:
         process.terminate()
         _, err = process.communicate(timeout=10)
-    assert process.returncode == 0, err  # SIGTERM stops it cleanly
+    assert process.returncode == 0, err
     assert err == ""
+
+
+@pytest.fixture(scope="module")
+def fake_url() -> Iterator[str]:
+    with _serving() as url:
+        yield url
 
 
 def _check_wav(path: Path) -> float:
@@ -280,21 +287,24 @@ async def test_serve_fake_serves_our_client(fake_url: str) -> None:
 
 def test_serve_fake_with_a_script(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     script = tmp_path / "script.json"
-    script.write_text(
-        '[{"respond": {"text": "Scripted hello."}, "out_of_band": true}]', encoding="utf-8"
-    )
-    process = subprocess.Popen(
-        [*CLI, "serve-fake", "--port", "0", "--script", str(script)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        url = _first_line(process).split(" on ", 1)[1].split()[0]
+    script.write_text('[{"respond": {"text": "Scripted hello."}, "out_of_band": true}]')
+    with _serving("--script", str(script)) as url:
         assert main(["probe", "--url", url]) == 0
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
     assert 'reply "Scripted hello."' in capsys.readouterr().out
+
+
+def test_demo_when_the_connection_drops(
+    tmp_path: Path, no_key: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = tmp_path / "drop.json"
+    script.write_text('[{"expect": "session.update"}, {"drop_after": 8}]')
+    with _serving("--script", str(script)) as url:
+        assert main(["demo", "--url", url, "--output", str(tmp_path / "o.wav")]) == 1
+    out, err = capsys.readouterr()
+    assert "user: What's the weather in Paris?" in out
+    line = _one_error_line(err)
+    assert "connection closed (code 1006)" in line
+    assert line.endswith("during the text turn")
 
 
 # -- examples ---------------------------------------------------------------------------------

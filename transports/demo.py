@@ -37,6 +37,7 @@ from realtime_sansio.protocol.fake import FakeServerConfig, synthesize_speech
 from realtime_sansio.protocol.items import AssistantMessage, Item, UserMessage
 
 from .auth import ApiKeyError, resolve_api_key
+from .base import describe_close
 from .runner import RealtimeSession, run
 from .serve import serve_fake
 
@@ -246,7 +247,7 @@ class Timeline:
             self.errors += 1
             self.line(f"error {event.code or event.type or ''}: {event.message}")
         elif isinstance(event, events.ConnectionClosedEvent):
-            self.closed = f"the server closed the connection (code {event.code}) {event.reason}"
+            self.closed = describe_close(event.code, event.reason)
             self.turn_over.set()  # wake the driver, which reports it
 
     async def _audio(self, event: events.AudioEvent) -> None:
