@@ -258,6 +258,109 @@ async def test_the_client_closes(code: int, reason: str, meaning: str) -> None:
     assert raised.value.code == code
 
 
+async def test_close_while_another_task_receives() -> None:
+    # One task waits in receive() (a driver's reader) while another closes: the closing
+    # handshake completes without two tasks reading the socket at once.
+    server_saw: list[ConnectionClosed] = []
+    seen = anyio.Event()
+
+    async def watcher(connection: WebSocketConnection) -> None:
+        try:
+            await connection.receive()
+        except ConnectionClosed as closed:
+            server_saw.append(closed)
+            seen.set()
+
+    reader_saw: list[ConnectionClosed] = []
+
+    async def reader(transport: WebSocketTransport) -> None:
+        try:
+            await transport.receive()
+        except ConnectionClosed as closed:
+            reader_saw.append(closed)
+
+    async with background() as group:
+        port = await start(group, serve_websocket, handler=watcher)
+        transport = WebSocketTransport(url(port))
+        async with transport, anyio.create_task_group() as readers:
+            readers.start_soon(reader, transport)
+            await anyio.sleep(0.05)  # the reader is waiting on the socket
+            await transport.close(1000, "done here")
+        await seen.wait()
+    assert [(c.code, c.reason) for c in server_saw] == [(1000, "done here")]
+    assert [c.code for c in reader_saw] == [1000]
+
+
+async def test_a_second_close_waits_for_the_first() -> None:
+    server_saw: list[ConnectionClosed] = []
+    seen = anyio.Event()
+
+    async def slow_to_answer(peer: RawPeer) -> None:
+        event = await peer.next_event()
+        assert isinstance(event, ws.CloseConnection)
+        server_saw.append(ConnectionClosed(event.code, event.reason or ""))
+        await anyio.sleep(0.2)
+        await peer.send(event.response())
+        seen.set()
+        await anyio.sleep(1)
+
+    async with background() as group:
+        port = await raw_websocket_server(group, slow_to_answer)
+        transport = WebSocketTransport(url(port))
+        async with transport, anyio.create_task_group() as closers:
+            closers.start_soon(transport.close, 1000, "first")
+            await anyio.sleep(0.05)
+            await transport.close(1000, "second")  # returns once the handshake is done
+            assert seen.is_set()
+    assert [(c.code, c.reason) for c in server_saw] == [(1000, "first")]
+
+
+async def test_the_runner_ends_with_a_closing_handshake() -> None:
+    server_saw: list[ConnectionClosed | None] = []
+
+    async def host(connection: WebSocketConnection) -> None:
+        from realtime_sansio.protocol.fake import FakeRealtimeServer
+        from realtime_sansio.transports.hosting import host_connection
+
+        await host_connection(FakeRealtimeServer(), connection)
+        try:
+            await connection.receive()
+        except ConnectionClosed as closed:
+            server_saw.append(closed)
+
+    agent = Agent(name="Plain", instructions="Be brief.")
+    async with background() as group:
+        port = await start(group, serve_websocket, handler=host)
+        config = ModelConfig(url=f"ws://127.0.0.1:{port}", api_key=KEY)
+        async with run(agent, model_config=config) as session:
+            await session.send_message("Hello")
+            async for event in session:
+                if isinstance(event, events.AgentEndEvent):
+                    break
+        with anyio.fail_after(5):
+            while not server_saw:
+                await anyio.sleep(0.01)
+    assert [(c.code, c.reason) for c in server_saw if c] == [(1000, "session closed")]
+
+
+async def test_serve_fake_survives_a_session_expiry() -> None:
+    # The fake's timer closes the connection (1001) while its reader waits on the socket.
+    from realtime_sansio.protocol.fake import Expire, FakeScript
+
+    script = FakeScript(steps=[Expire(after_ms=50)])
+    async with background() as group:
+        port = await start(group, serve_fake, script=script)
+        for _ in range(2):  # and the server still serves the next client
+            async with WebSocketTransport(url(port)) as transport:
+                frames: list[dict[str, Any]] = []
+                with pytest.raises(ConnectionClosed) as raised:
+                    while True:
+                        frames.append(json.loads(await transport.receive()))
+            assert frames[-1]["type"] == "error"
+            assert frames[-1]["error"]["code"] == "session_expired"
+            assert (raised.value.code, raised.value.reason) == (1001, "session expired")
+
+
 def test_describe_close() -> None:
     assert describe_close(1000, "") == "connection closed (code 1000): closed normally"
     assert describe_close(1001, "session expired") == (

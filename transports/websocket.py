@@ -27,6 +27,7 @@ import h11
 from anyio.streams.tls import TLSListener, TLSStream
 from wsproto import ConnectionType, WSConnection
 from wsproto import events as ws
+from wsproto.connection import ConnectionState
 
 from .base import ClosingOnExit, ConnectionClosed
 
@@ -90,6 +91,12 @@ class WebSocketConnection(ClosingOnExit):
         self._closed: ConnectionClosed | None = None
         # Frames that came in the handshake's last read are already parsed: keep them.
         self._events: list[ws.Event] = list(self._ws.events())
+        # One task reads the socket at a time: a receive() and a close() waiting for the
+        # peer's close frame take turns. Once the peer's close frame (or the end of the
+        # stream) has been read, there is nothing more to read.
+        self._read_lock = anyio.Lock()
+        self._peer_done = anyio.Event()
+        self._close_done: anyio.Event | None = None
 
     async def _write(self, data: bytes) -> None:
         async with self._send_lock:
@@ -117,13 +124,25 @@ class WebSocketConnection(ClosingOnExit):
                 return text
 
     async def _read(self) -> None:
+        async with self._read_lock:
+            if self._peer_done.is_set():  # a close() read the end while this task waited
+                return
+            data = await self._read_chunk()
+            if data is None:
+                self._closed = self._closed or ConnectionClosed(1006, "the connection dropped")
+                return
+            self._ws.receive_data(data)
+            self._events.extend(self._ws.events())
+            if self._ws.state is ConnectionState.CLOSED:  # the answer to our close frame
+                self._peer_done.set()
+
+    async def _read_chunk(self) -> bytes | None:
+        """The next bytes from the socket (the read lock held), or None at its end."""
         try:
-            data = await self._stream.receive(_READ_SIZE)
+            return await self._stream.receive(_READ_SIZE)
         except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
-            self._closed = self._closed or ConnectionClosed(1006, "the connection dropped")
-            return
-        self._ws.receive_data(data)
-        self._events.extend(self._ws.events())
+            self._peer_done.set()
+            return None
 
     async def _on_event(self, event: ws.Event) -> str | None:
         if isinstance(event, ws.TextMessage):
@@ -142,6 +161,7 @@ class WebSocketConnection(ClosingOnExit):
             await self._write(self._ws.send(event.response()))
             return None
         if isinstance(event, ws.CloseConnection):
+            self._peer_done.set()
             if self._closed is None:
                 self._closed = ConnectionClosed(event.code, event.reason or "")
                 with contextlib.suppress(ConnectionClosed):  # the peer may be gone already
@@ -151,30 +171,44 @@ class WebSocketConnection(ClosingOnExit):
         return None
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
-        """The closing handshake: send a close frame, wait a little for the peer's."""
-        if self._closed is not None:
-            await self._stream.aclose()
+        """The closing handshake: send a close frame, wait a little for the peer's.
+
+        Safe while another task waits in ``receive`` (they take turns reading the socket),
+        and idempotent: a second call waits for the first one's handshake to end."""
+        if self._close_done is not None:
+            await self._close_done.wait()
             return
-        self._closed = ConnectionClosed(code, reason)
-        if code in (1005, 1006, 1015):
-            # Codes that must never be sent in a close frame: they describe an abrupt end, so
-            # that is what the peer gets (a fault injection's dropped connection).
-            await self._stream.aclose()
-            return
+        done = self._close_done = anyio.Event()
+        try:
+            if self._closed is None:
+                self._closed = ConnectionClosed(code, reason)
+                # Codes that must never be sent in a close frame describe an abrupt end, so
+                # that is what the peer gets (a fault injection's dropped connection).
+                if code not in (1005, 1006, 1015):
+                    await self._closing_handshake(code, reason)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._stream.aclose()
+            done.set()
+
+    async def _closing_handshake(self, code: int, reason: str) -> None:
         try:
             await self._write(self._ws.send(ws.CloseConnection(code=code, reason=reason)))
-            with anyio.move_on_after(_CLOSE_TIMEOUT_S):
-                while True:  # drain until the peer's close frame or the end of the stream
-                    data = await self._stream.receive(_READ_SIZE)
+        except ConnectionClosed:
+            return
+        if self._ws.state is ConnectionState.CLOSED:  # that answered the peer's close frame
+            self._peer_done.set()
+        with anyio.move_on_after(_CLOSE_TIMEOUT_S):
+            while not self._peer_done.is_set():  # until the peer's close frame or the end
+                async with self._read_lock:  # a receive() in progress reads first
+                    if self._peer_done.is_set():
+                        break
+                    data = await self._read_chunk()
+                    if data is None:
+                        break
                     self._ws.receive_data(data)
                     if any(isinstance(e, ws.CloseConnection) for e in self._ws.events()):
-                        break
-        except (ConnectionClosed, anyio.EndOfStream, anyio.BrokenResourceError, OSError):
-            pass
-        except anyio.ClosedResourceError:
-            pass
-        finally:
-            await self._stream.aclose()
+                        self._peer_done.set()
 
 
 async def _receive_some(stream: anyio.abc.ByteStream) -> bytes:
