@@ -361,6 +361,15 @@ async def test_serve_fake_survives_a_session_expiry() -> None:
             assert (raised.value.code, raised.value.reason) == (1001, "session expired")
 
 
+async def test_an_unconnected_transport() -> None:
+    transport = WebSocketTransport(url(9))
+    await transport.close()  # nothing to close yet
+    with pytest.raises(ConnectionClosed, match="not connected yet"):
+        await transport.send("hello")
+    with pytest.raises(ConnectionClosed, match="not connected yet"):
+        await transport.receive()
+
+
 def test_describe_close() -> None:
     assert describe_close(1000, "") == "connection closed (code 1000): closed normally"
     assert describe_close(1001, "session expired") == (

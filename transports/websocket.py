@@ -272,6 +272,10 @@ class WebSocketTransport(WebSocketConnection):
     def __repr__(self) -> str:
         return f"WebSocketTransport({self.url!r})"  # never the headers: they hold the key
 
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        if hasattr(self, "_stream"):  # before connecting there is nothing to close
+            await super().close(code, reason)
+
     async def __aenter__(self) -> WebSocketTransport:
         with anyio.fail_after(self._connect_timeout):
             stream = await self._open_stream()
