@@ -233,6 +233,21 @@ def test_a_bad_wav_file(
     assert "not a 16-bit PCM WAV file" in _one_error_line(capsys.readouterr().err)
 
 
+def test_demo_times_out_with_a_reason(
+    tmp_path: Path, no_key: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    silent = tmp_path / "silent.wav"
+    with wave.open(str(silent), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(bytes(2 * 8000))
+    argv = ["demo", "--input", str(silent), "--timeout", "1.5", "--output", str(tmp_path / "o")]
+    assert main(argv) == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert line.endswith("within 1.5 s (audio turn: server VAD heard no speech in it)")
+
+
 def test_usage(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     assert "required: COMMAND" in capsys.readouterr().err

@@ -158,6 +158,7 @@ class Timeline:
         self.tool_calls = 0
         self.handoffs = 0
         self.responses = 0
+        self.heard_speech = False
         self._audio_by_response: dict[str, int] = {}
         self._played_ms: dict[tuple[str, int], float] = {}
         self._transcripts: dict[str, tuple[str, list[str]]] = {}
@@ -285,7 +286,7 @@ class Timeline:
 
     def _raw(self, data: wire.ServerEvent) -> None:
         if isinstance(data, wire.InputAudioBufferSpeechStarted):
-            self._speech = True
+            self._speech = self.heard_speech = True
             self.line(f"server VAD: speech started at {data.audio_start_ms} ms")
         elif isinstance(data, wire.InputAudioBufferSpeechStopped):
             self._speech = False
@@ -423,8 +424,11 @@ async def run_demo(options: DemoOptions, out: TextIO, err: TextIO) -> None:
                 timeline.flush_transcripts()
                 task_group.cancel_scope.cancel()  # stops the fake server
     except TimeoutError:
+        hint = ""
+        if stage == "audio turn" and not timeline.heard_speech:
+            hint = ": server VAD heard no speech in it"
         raise DemoError(
-            f"the demo did not finish within {options.timeout_s:g} s ({stage})"
+            f"the demo did not finish within {options.timeout_s:g} s ({stage}{hint})"
         ) from None
     _summary(timeline, options.output_path, out)
 
