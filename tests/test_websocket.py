@@ -361,6 +361,62 @@ async def test_serve_fake_survives_a_session_expiry() -> None:
             assert (raised.value.code, raised.value.reason) == (1001, "session expired")
 
 
+async def test_a_send_after_the_peer_closed_is_connection_closed() -> None:
+    # The peer's last message and its close frame arrive in one read: receive() returns the
+    # message, and a send() before the close frame is handled must still be ConnectionClosed.
+    answered: list[ws.Event] = []
+
+    async def last_words(peer: RawPeer) -> None:
+        message = peer.connection.send(ws.Message(data="last"))
+        close = peer.connection.send(ws.CloseConnection(code=1001, reason="going away"))
+        await peer.stream.send(message + close)
+        answered.append(await peer.next_event())
+
+    async with background() as group:
+        port = await raw_websocket_server(group, last_words)
+        async with WebSocketTransport(url(port)) as transport:
+            assert await transport.receive() == "last"
+            with pytest.raises(ConnectionClosed) as raised:
+                await transport.send("a reply")
+            assert (raised.value.code, raised.value.reason) == (1001, "going away")
+            with pytest.raises(ConnectionClosed) as received:
+                await transport.receive()
+            assert received.value.code == 1001
+        with anyio.fail_after(5):
+            while not answered:
+                await anyio.sleep(0.01)
+    assert isinstance(answered[0], ws.CloseConnection) and answered[0].code == 1001
+
+
+async def test_a_ping_while_closing_is_not_answered() -> None:
+    # A pong cannot follow our close frame: a ping that comes while closing is let go.
+    async def pings_back(peer: RawPeer) -> None:
+        event = await peer.next_event()
+        assert isinstance(event, ws.CloseConnection)
+        payload = b"still there?"  # (wsproto itself would not ping after a close frame)
+        await peer.stream.send(bytes([0x89, len(payload)]) + payload)
+        await anyio.sleep(0.1)
+        await peer.send(event.response())
+        await anyio.sleep(1)
+
+    reader_saw: list[ConnectionClosed] = []
+
+    async def reader(transport: WebSocketTransport) -> None:
+        try:
+            await transport.receive()
+        except ConnectionClosed as closed:
+            reader_saw.append(closed)
+
+    async with background() as group:
+        port = await raw_websocket_server(group, pings_back)
+        transport = WebSocketTransport(url(port))
+        async with transport, anyio.create_task_group() as readers:
+            readers.start_soon(reader, transport)
+            await anyio.sleep(0.05)
+            await transport.close(1000, "bye")
+    assert [c.code for c in reader_saw] == [1000]
+
+
 async def test_an_unconnected_transport() -> None:
     transport = WebSocketTransport(url(9))
     await transport.close()  # nothing to close yet

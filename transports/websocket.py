@@ -109,6 +109,13 @@ class WebSocketConnection(ClosingOnExit):
     async def send(self, text: str) -> None:
         if self._closed is not None:
             raise self._closed
+        if self._ws.state is not ConnectionState.OPEN:
+            # The peer's close frame has been read, not yet handled by receive(): the
+            # connection is over all the same.
+            closing = next((e for e in self._events if isinstance(e, ws.CloseConnection)), None)
+            if closing is None:
+                raise ConnectionClosed(1006, "the connection dropped")
+            raise ConnectionClosed(closing.code, closing.reason or "")
         await self._write(self._ws.send(ws.Message(data=text)))
 
     async def receive(self) -> str:
@@ -158,7 +165,8 @@ class WebSocketConnection(ClosingOnExit):
         if isinstance(event, ws.BytesMessage):
             return None  # the Realtime protocol is text; a binary frame carries nothing for us
         if isinstance(event, ws.Ping):
-            await self._write(self._ws.send(event.response()))
+            if self._ws.state is ConnectionState.OPEN:  # no pong after a close frame
+                await self._write(self._ws.send(event.response()))
             return None
         if isinstance(event, ws.CloseConnection):
             self._peer_done.set()
