@@ -426,6 +426,58 @@ async def test_an_unconnected_transport() -> None:
         await transport.receive()
 
 
+# -- the server keeps serving -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",  # a browser, curl: no upgrade
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(64),  # TLS to a ws:// port
+        b"not http at all\r\n\r\n",
+    ],
+    ids=["plain-http", "tls-hello", "junk"],
+)
+async def test_a_request_that_is_not_a_websocket_handshake(request_bytes: bytes) -> None:
+    async with background() as group:
+        port = await start(group, serve_websocket, handler=echo)
+        async with await anyio.connect_tcp("127.0.0.1", port) as stream:
+            await stream.send(request_bytes)
+            answer = b""
+            try:
+                async for chunk in stream:
+                    answer += chunk
+            except anyio.BrokenResourceError:
+                pass
+        assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+        async with WebSocketTransport(url(port)) as transport:  # the server goes on
+            await transport.send("still serving")
+            assert await transport.receive() == "still serving"
+
+
+async def test_a_failing_handler_closes_1011_and_the_server_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def fragile(connection: WebSocketConnection) -> None:
+        while True:
+            text = await connection.receive()
+            if text == "boom":
+                raise RuntimeError("the handler broke")
+            await connection.send(text)
+
+    async with background() as group:
+        port = await start(group, serve_websocket, handler=fragile)
+        async with WebSocketTransport(url(port)) as transport:
+            await transport.send("boom")
+            with pytest.raises(ConnectionClosed) as raised:
+                await transport.receive()
+        assert raised.value.code == 1011
+        async with WebSocketTransport(url(port)) as transport:
+            await transport.send("fine")
+            assert await transport.receive() == "fine"
+    assert any("the handler broke" in r.getMessage() or r.exc_info for r in caplog.records)
+
+
 def test_describe_close() -> None:
     assert describe_close(1000, "") == "connection closed (code 1000): closed normally"
     assert describe_close(1001, "session expired") == (

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import ssl
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -28,6 +29,7 @@ from anyio.streams.tls import TLSListener, TLSStream
 from wsproto import ConnectionType, WSConnection
 from wsproto import events as ws
 from wsproto.connection import ConnectionState
+from wsproto.utilities import RemoteProtocolError as WsRemoteProtocolError
 
 from .base import ClosingOnExit, ConnectionClosed
 
@@ -43,6 +45,12 @@ DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 """The largest inbound message accepted (a Realtime event is far smaller)."""
 
 _READ_SIZE = 65536
+_log = logging.getLogger(__name__)
+_BAD_REQUEST_BODY = b"This is a WebSocket endpoint: send an Upgrade request.\n"
+_BAD_REQUEST = (
+    b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+    b"Content-Length: %d\r\n\r\n%s" % (len(_BAD_REQUEST_BODY), _BAD_REQUEST_BODY)
+)
 _CLOSE_TIMEOUT_S = 5.0
 
 
@@ -378,18 +386,31 @@ async def serve_websocket(
                 while True:
                     chunk = await _receive_some(stream)
                     if not chunk:
+                        await stream.aclose()
                         return
-                    connection.receive_data(chunk)
-                    requests = [e for e in connection.events() if isinstance(e, ws.Request)]
+                    try:
+                        connection.receive_data(chunk)
+                        requests = [e for e in connection.events() if isinstance(e, ws.Request)]
+                    except WsRemoteProtocolError:  # a browser, curl, TLS to a ws:// port...
+                        await stream.send(_BAD_REQUEST)
+                        await stream.aclose()
+                        return
                     if requests:
                         await stream.send(connection.send(ws.AcceptConnection()))
                         break
-        except (TimeoutError, anyio.BrokenResourceError, OSError):
+        except (TimeoutError, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
             await stream.aclose()
             return
         socket = WebSocketConnection(stream, connection, max_message_bytes=max_message_bytes)
-        async with socket:
+        try:
             await handler(socket)
+        except ConnectionClosed:
+            pass  # the client went away: so did the handler's business
+        except Exception:  # one connection's failure is not the server's: log it, go on
+            _log.exception("the WebSocket handler failed")
+            await socket.close(1011, "internal server error")
+        finally:
+            await socket.close(1000, "")
 
     async with listener:
         await listener.serve(accept)
