@@ -300,6 +300,13 @@ async def test_serve_fake_serves_our_client(fake_url: str) -> None:
     assert "".join(reply) == "You said: Hello there. What else can I do for you?"
 
 
+def test_serve_fake_on_a_taken_port(fake_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    port = fake_url.rsplit(":", 1)[1]
+    assert main(["serve-fake", "--port", port]) == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert f"cannot serve on 127.0.0.1:{port}: " in line  # then the OS's words
+
+
 def test_serve_fake_with_a_script(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     script = tmp_path / "script.json"
     script.write_text('[{"respond": {"text": "Scripted hello."}, "out_of_band": true}]')

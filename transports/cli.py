@@ -106,8 +106,15 @@ async def _stop_on_sigterm(scope: anyio.CancelScope) -> None:
 
 def _serve_fake(args: argparse.Namespace) -> int:
     script = FakeScript.from_json(args.script) if args.script else None
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it is meant to stop
-        anyio.run(_serve, args.host, args.port, script, args.pace)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it is meant to stop
+            anyio.run(_serve, args.host, args.port, script, args.pace)
+    except BaseException as exc:
+        leaf = _leaf(exc)
+        if isinstance(leaf, OSError):  # the port is taken, the address is not ours...
+            where = f"{_url_host(args.host)}:{args.port}"
+            raise CliError(f"cannot serve on {where}: {leaf.strerror or leaf}") from leaf
+        raise
     return 0
 
 
