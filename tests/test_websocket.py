@@ -534,6 +534,33 @@ async def test_a_refused_handshake_is_a_clear_error_without_the_key(status: int)
         assert KEY not in text  # ...and never shown
 
 
+@pytest.mark.parametrize("header", ["Authorization", "api-key"])
+async def test_a_refusal_that_echoes_the_key_does_not_show_it(header: str) -> None:
+    # Some servers quote the credential they refused; the error must not repeat it.
+    async def echoing(stream: anyio.abc.SocketStream) -> None:
+        async with stream:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += await stream.receive()
+            lines = request.decode().split("\r\n")
+            value = next(v for n, _, v in (x.partition(": ") for x in lines) if n == header)
+            error = {"message": f"Incorrect API key provided: {value}.", "code": "invalid_api_key"}
+            body = json.dumps({"error": error}).encode()
+            head = f"HTTP/1.1 401 Unauthorized\r\nContent-Length: {len(body)}\r\n\r\n"
+            await stream.send(head.encode() + body)
+
+    value = f"Bearer {KEY}" if header == "Authorization" else "secret-azure-key-9876543210"
+    async with background() as group:
+        port = await listen(group, echoing)
+        with pytest.raises(HandshakeError) as raised:
+            async with WebSocketTransport(url(port), headers=[(header, value)]):
+                pass
+    exc = raised.value
+    assert exc.status == 401 and "Incorrect API key provided" in exc.message
+    for text in (str(exc), repr(exc), exc.message):
+        assert KEY not in text and "secret-azure-key" not in text
+
+
 async def test_a_refusal_without_a_json_body() -> None:
     async def handle(stream: anyio.abc.SocketStream) -> None:
         async with stream:

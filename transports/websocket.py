@@ -31,6 +31,7 @@ from wsproto import events as ws
 from wsproto.connection import ConnectionState
 from wsproto.utilities import RemoteProtocolError as WsRemoteProtocolError
 
+from .auth import redact
 from .base import ClosingOnExit, ConnectionClosed
 
 __all__ = [
@@ -46,6 +47,8 @@ DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
 _READ_SIZE = 65536
 _log = logging.getLogger(__name__)
+# Header names holding credentials (as ModelConfig's repr judges them).
+_SECRET_HEADER_PARTS = ("authorization", "api-key", "apikey", "secret", "token", "cookie")
 _BAD_REQUEST_BODY = b"This is a WebSocket endpoint: send an Upgrade request.\n"
 _BAD_REQUEST = (
     b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n"
@@ -338,6 +341,17 @@ class WebSocketTransport(WebSocketConnection):
             )
         return await anyio.connect_tcp(self._host, self._port)
 
+    def _secrets(self) -> list[str]:
+        """The credentials among the handshake headers (a whole value, then its token)."""
+        secrets: list[str] = []
+        for name, value in self._headers:
+            if any(part in name.decode("latin-1").lower() for part in _SECRET_HEADER_PARTS):
+                text = value.decode("latin-1").strip()
+                secrets.append(text)
+                _scheme, _, token = text.partition(" ")
+                secrets.append(token.strip())
+        return secrets
+
     async def _handshake(self, stream: anyio.abc.ByteStream, connection: WSConnection) -> None:
         body = b""
         status = 0
@@ -352,7 +366,8 @@ class WebSocketTransport(WebSocketConnection):
                 elif isinstance(event, ws.RejectData):
                     body += event.data
                     if event.body_finished:
-                        raise HandshakeError(status, _error_message(body))
+                        # A server may quote the credential it refused: never repeat it.
+                        raise HandshakeError(status, redact(_error_message(body), *self._secrets()))
             chunk = await _receive_some(stream)
             if not chunk:
                 raise HandshakeError(status or 502, "the server closed during the handshake")
