@@ -103,6 +103,19 @@ def test_codex_home_defaults_to_dot_codex_in_the_home(
     assert resolve_api_key(environ={}) == "from-default-home"
 
 
+def test_the_default_codex_home_follows_the_given_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # environ= is the whole environment: its HOME, not the process's, locates ~/.codex.
+    elsewhere = tmp_path / "process-home"
+    write_auth_json(elsewhere / ".codex", json.dumps({"OPENAI_API_KEY": "from-process-home"}))
+    monkeypatch.setenv("HOME", str(elsewhere))
+    given = tmp_path / "given-home"
+    write_auth_json(given / ".codex", json.dumps({"OPENAI_API_KEY": "from-given-home"}))
+    assert resolve_api_key(environ={"HOME": str(given)}) == "from-given-home"
+    assert resolve_api_key(environ={"HOME": str(tmp_path / "empty")}) is None
+
+
 @pytest.mark.parametrize(
     "content", ['{"OPENAI_API_KEY": "sk-in-a-broken-file-123456', "\x00\x01 not json"]
 )

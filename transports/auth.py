@@ -36,7 +36,9 @@ def _present(value: str | None) -> str | None:
 
 
 def _from_auth_json(environ: Mapping[str, str]) -> str | None:
-    home = _present(environ.get("CODEX_HOME")) or str(Path.home() / ".codex")
+    # ``~`` is the given environment's HOME (the process's home when it names none).
+    user_home = _present(environ.get("HOME")) or str(Path.home())
+    home = _present(environ.get("CODEX_HOME")) or str(Path(user_home) / ".codex")
     path = Path(home) / "auth.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
