@@ -231,6 +231,14 @@ def test_realtime_url(config: ModelConfig, expected: str) -> None:
     assert realtime_url(config) == expected
 
 
+@pytest.mark.parametrize(
+    "base", ["ws://127.0.0.1:8765?token=abc", "ws://127.0.0.1:8765/?token=abc"]
+)
+def test_realtime_url_of_a_base_with_a_query_and_no_path(base: str) -> None:
+    expected = "ws://127.0.0.1:8765/v1/realtime?token=abc&model=gpt-realtime"
+    assert realtime_url(ModelConfig(url=base)) == expected
+
+
 def test_handshake_headers() -> None:
     ga = handshake_headers(ModelConfig(), KEY)
     assert ga == [("Authorization", f"Bearer {KEY}"), ("User-Agent", USER_AGENT)]

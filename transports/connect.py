@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from realtime_sansio.protocol import ModelConfig
 
@@ -29,15 +29,14 @@ USER_AGENT = "realtime-sansio/0.1 (Python)"
 
 def realtime_url(model_config: ModelConfig) -> str:
     """The URL to connect to, with ``model`` or ``call_id`` in the query."""
-    base = (model_config.url or DEFAULT_BASE_URL).rstrip("/")
-    parts = urlsplit(base)
-    if parts.path in ("", "/"):
-        base += "/v1/realtime"
-    query = (
+    parts = urlsplit(model_config.url or DEFAULT_BASE_URL)
+    path = parts.path.rstrip("/") or "/v1/realtime"
+    query = urlencode(
         {"call_id": model_config.call_id} if model_config.call_id else {"model": model_config.model}
     )
-    separator = "&" if "?" in base else "?"
-    return f"{base}{separator}{urlencode(query)}"
+    if parts.query:  # the base's own query first (an api-version, a gateway's token...)
+        query = f"{parts.query}&{query}"
+    return urlunsplit((parts.scheme, parts.netloc, path, query, ""))
 
 
 def _is_openai(url: str) -> bool:
