@@ -251,6 +251,15 @@ def test_handshake_headers() -> None:
     assert anonymous == [("User-Agent", USER_AGENT)]
 
 
+def test_extra_headers_replace_the_defaults_of_the_same_name() -> None:
+    config = ModelConfig(headers={"user-agent": "my-app/2.0", "Authorization": "Bearer ek_1"})
+    headers = handshake_headers(config, KEY)
+    names = [name.lower() for name, _ in headers]
+    assert names.count("user-agent") == 1 and names.count("authorization") == 1
+    assert ("user-agent", "my-app/2.0") in headers
+    assert ("Authorization", "Bearer ek_1") in headers
+
+
 def test_open_realtime_needs_a_key_for_api_openai_com_only(tmp_path: Path) -> None:
     environ = {"CODEX_HOME": str(tmp_path), "HOME": str(tmp_path)}
     with pytest.raises(ApiKeyError) as raised:

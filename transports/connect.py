@@ -45,12 +45,16 @@ def _is_openai(url: str) -> bool:
 
 
 def handshake_headers(model_config: ModelConfig, api_key: str | None) -> list[tuple[str, str]]:
+    """The defaults, then ``ModelConfig.headers``: one of those replaces a default of the same
+    name (a header sent twice, two ``User-Agent`` or two ``Authorization``, is ambiguous)."""
+    extra = {name.lower() for name in model_config.headers}
     headers: list[tuple[str, str]] = []
     if api_key:
         headers.append(("Authorization", f"Bearer {api_key}"))
     if model_config.dialect == "beta":
         headers.append(("OpenAI-Beta", "realtime=v1"))
     headers.append(("User-Agent", USER_AGENT))
+    headers = [(name, value) for name, value in headers if name.lower() not in extra]
     headers.extend(model_config.headers.items())
     return headers
 
