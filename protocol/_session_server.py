@@ -85,6 +85,7 @@ class SessionServer(SessionTools):
         sent = self._create_sent
         sent_at = sent[1] if sent is not None and sent[0] == in_flight else None
         self._response_started[response_id] = sent_at if self._speech_stopped_at is None else None
+        self._response_agents[response_id] = self._agent
         self._emit(events.AgentStartEvent(agent=self._agent, response_id=response_id))
         if self._cancel_on_create:
             self._cancel_on_create = False
@@ -112,7 +113,9 @@ class SessionServer(SessionTools):
         if response_id in self._out_of_band:
             return
         self._response_started.pop(response_id, None)
-        self._emit(events.AgentEndEvent(agent=self._agent, response_id=response_id, status=status))
+        # The agent that started it: a handoff during the response changes current_agent.
+        agent = self._response_agents.pop(response_id, self._agent)
+        self._emit(events.AgentEndEvent(agent=agent, response_id=response_id, status=status))
         # Function calls whose outputs were all given while the response ran: follow up now.
         if self._calls.response_done(response_id, cancelled=status == "cancelled") is not None:
             # Asked while the response still counts as active, so that it coalesces with

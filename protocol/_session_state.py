@@ -85,6 +85,7 @@ class SessionState:
         self._server_interrupts = True
         self._updates_in_flight: list[str] = []  # our session.updates not yet answered
         self._create_sent: tuple[str, float] | None = None  # our last response.create, and when
+        self._response_agents: dict[str, Agent] = {}  # active responses' agents, popped at done
         self._response_started: dict[str, float | None] = {}  # response -> create time
         self._speech_stopped_at: float | None = None
         self._first_audio_seen = Recent()

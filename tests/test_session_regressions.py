@@ -8,6 +8,7 @@ from realtime_sansio.protocol import SessionModelSettings, effects, events, inpu
 from session_helpers import (
     Feed,
     agent,
+    args_done,
     assistant_item,
     audio_delta,
     call_item,
@@ -141,3 +142,14 @@ def test_an_answer_to_an_earlier_session_update_does_not_undo_a_later_one() -> N
     vad = {"type": "server_vad", "create_response": True, "interrupt_response": True}
     s.handle(session_updated({"audio": {"input": {"turn_detection": vad}}}))  # answers #1
     assert creates(s.handle(inputs.SendAudio(data=bytes(4800), commit=True)))
+
+
+def test_a_handoff_response_ends_under_the_agent_that_started_it() -> None:
+    support = agent(name="Support")
+    s = started(agent(handoffs=[support]))
+    s.handle(inputs.SendMessage(message="transfer me"))
+    (start,) = of_type(s.handle(created("r1")), events.AgentStartEvent)
+    s.handle(args_done("r1", "call_1", "transfer_to_support", "{}"))
+    assert s.current_agent is support
+    (end,) = of_type(s.handle(done("r1")), events.AgentEndEvent)
+    assert end.agent is start.agent is not support
