@@ -136,6 +136,15 @@ async def test_an_error_event_is_classified(error: ErrorEvent, reason: str) -> N
     assert line == f"probe failed: {reason} (session sess_1): {result.detail}"
 
 
+async def test_an_error_that_quotes_the_key_does_not_show_it() -> None:
+    error = ErrorEvent(code="invalid_api_key", message=f"Incorrect API key provided: {KEY}.")
+    async with fake(refused(error)) as config:
+        result = await probe_text_turn(model_config=config, timeout_ms=5000)
+    assert result.reason == "auth_failed"
+    assert KEY not in result.detail and "Incorrect API key provided" in result.detail
+    check_line(result)
+
+
 async def test_a_failed_response_is_an_upstream_server_error_with_the_session() -> None:
     async with fake([Respond(failure="server_error", out_of_band=True)]) as config:
         result = await probe_text_turn(model_config=config, timeout_ms=5000)

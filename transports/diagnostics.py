@@ -95,7 +95,9 @@ async def probe_text_turn(
     try:
         with anyio.fail_after(timeout_ms / 1000):
             async with connection:
-                return await _converse(connection, config, prompt, seen, state)
+                result = await _converse(connection, config, prompt, seen, state)
+        # The service may quote the key it refused (an invalid_api_key error): never repeat it.
+        return attrs.evolve(result, detail=redact(result.detail, key))
     except TimeoutError:
         return ProbeResult(
             ok=False,
