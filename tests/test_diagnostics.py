@@ -145,6 +145,15 @@ async def test_an_error_that_quotes_the_key_does_not_show_it() -> None:
     check_line(result)
 
 
+async def test_a_many_line_detail_is_written_on_one_line() -> None:
+    page = b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>nginx</body>\r\n"
+    async with refusing(502, page) as config:
+        result = await probe_text_turn(model_config=config, timeout_ms=5000)
+    assert result.reason == "realtime_upstream_server_error"
+    line = check_line(result)
+    assert "<title>502 Bad Gateway</title></head> <body>nginx" in line
+
+
 async def test_a_failed_response_is_an_upstream_server_error_with_the_session() -> None:
     async with fake([Respond(failure="server_error", out_of_band=True)]) as config:
         result = await probe_text_turn(model_config=config, timeout_ms=5000)

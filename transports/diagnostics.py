@@ -223,4 +223,5 @@ def format_probe_failure(result: ProbeResult) -> str:
             f"{len(result.events)} events, reply {json.dumps(result.reply)}"
         )
     where = f" (session {result.session_id})" if result.session_id else ""
-    return f"probe failed: {result.reason}{where}: {result.detail}"
+    detail = " ".join(result.detail.split())  # an HTML error page, a message with newlines
+    return f"probe failed: {result.reason}{where}: {detail}"
