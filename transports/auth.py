@@ -80,7 +80,10 @@ def ssl_context_from_env(environ: Mapping[str, str] | None = None) -> ssl.SSLCon
             try:
                 return ssl.create_default_context(cafile=path)
             except (OSError, ssl.SSLError) as exc:
-                raise ssl.SSLError(f"{name}={path} is not a usable PEM bundle: {exc}") from None
+                # With (errno, message) the error's text is the message; with the message
+                # alone, ssl.SSLError shows the repr of a tuple.
+                message = f"{name}={path} is not a usable PEM bundle: {exc}"
+                raise ssl.SSLError(exc.errno or 0, message) from None
     return ssl.create_default_context()
 
 
