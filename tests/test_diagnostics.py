@@ -269,3 +269,17 @@ async def test_nothing_listening_is_a_connection_failure() -> None:
     result = await probe_text_turn(model_config=config, timeout_ms=3000)
     assert result.reason == "connection_failed"
     check_line(result)
+
+
+async def test_an_unusable_ca_bundle_is_a_connection_failure(tmp_path: Path) -> None:
+    environ = {
+        "OPENAI_API_KEY": KEY,
+        "CODEX_HOME": str(tmp_path),
+        "HOME": str(tmp_path),
+        "SSL_CERT_FILE": str(tmp_path / "missing.pem"),
+        "HTTPS_PROXY": "http://127.0.0.1:9",  # were it to connect at all, it stays here
+    }
+    result = await probe_text_turn(environ=environ, timeout_ms=1000)
+    assert not result.ok and result.reason == "connection_failed"
+    assert "SSL_CERT_FILE=" in result.detail and "missing.pem" in result.detail
+    check_line(result)

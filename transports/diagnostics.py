@@ -21,6 +21,7 @@ it.
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import Mapping
 
 import anyio
@@ -90,6 +91,10 @@ async def probe_text_turn(
         connection = transport or open_realtime(config, environ=environ)
     except ApiKeyError as exc:
         return ProbeResult(ok=False, reason="no_api_key", detail=str(exc), model=config.model)
+    except ssl.SSLError as exc:  # CODEX_CA_CERTIFICATE or SSL_CERT_FILE is unusable
+        return ProbeResult(
+            ok=False, reason="connection_failed", detail=str(exc), model=config.model
+        )
     seen: list[str] = []
     state: dict[str, str | None] = {"session": None}
     try:
