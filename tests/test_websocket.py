@@ -580,6 +580,48 @@ async def test_a_refusal_without_a_json_body() -> None:
     assert raised.value.message == "upstream unavailable"
 
 
+async def test_a_refusal_whose_body_ends_with_the_connection() -> None:
+    # No Content-Length: the body is everything until the server closes (HTTP/1.1 allows it).
+    async def handle(stream: anyio.abc.SocketStream) -> None:
+        async with stream:
+            await stream.receive()
+            body = json.dumps({"error": {"message": "Invalid key.", "code": "invalid_api_key"}})
+            await stream.send(b"HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n")
+            await stream.send(body.encode())
+
+    async with background() as group:
+        port = await listen(group, handle)
+        with pytest.raises(HandshakeError) as raised:
+            async with WebSocketTransport(url(port)):
+                pass
+    assert raised.value.status == 401
+    assert raised.value.message == "Invalid key. (invalid_api_key)"
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (b"", "the server closed during the handshake"),
+        (b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 100\r\n\r\n{", "closed during"),
+        (b"SSH-2.0-OpenSSH_9.6\r\n\r\n", "not HTTP"),
+    ],
+    ids=["nothing", "cut-short", "not-http"],
+)
+async def test_a_broken_handshake_answer_is_a_handshake_error(answer: bytes, message: str) -> None:
+    async def handle(stream: anyio.abc.SocketStream) -> None:
+        async with stream:
+            await stream.receive()
+            if answer:
+                await stream.send(answer)
+
+    async with background() as group:
+        port = await listen(group, handle)
+        with pytest.raises(HandshakeError) as raised:
+            async with WebSocketTransport(url(port)):
+                pass
+    assert message in raised.value.message
+
+
 # -- timeouts ---------------------------------------------------------------------------------
 
 

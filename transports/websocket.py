@@ -355,6 +355,7 @@ class WebSocketTransport(WebSocketConnection):
     async def _handshake(self, stream: anyio.abc.ByteStream, connection: WSConnection) -> None:
         body = b""
         status = 0
+        ended = False
         while True:
             for event in connection.events():
                 if isinstance(event, ws.AcceptConnection):
@@ -368,10 +369,18 @@ class WebSocketTransport(WebSocketConnection):
                     if event.body_finished:
                         # A server may quote the credential it refused: never repeat it.
                         raise HandshakeError(status, redact(_error_message(body), *self._secrets()))
-            chunk = await _receive_some(stream)
-            if not chunk:
+            if ended:
                 raise HandshakeError(status or 502, "the server closed during the handshake")
-            connection.receive_data(chunk)
+            chunk = await _receive_some(stream)
+            ended = not chunk  # once more round: a body may end with the connection
+            try:
+                connection.receive_data(chunk or None)
+            except WsRemoteProtocolError:
+                if ended:
+                    raise HandshakeError(
+                        status or 502, "the server closed during the handshake"
+                    ) from None
+                raise HandshakeError(502, "the server's answer is not HTTP") from None
 
 
 async def serve_websocket(
