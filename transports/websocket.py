@@ -7,9 +7,11 @@ carries text frames: fragmented messages are joined, inbound messages are bounde
 answered, and the closing handshake is done properly. A refused handshake raises
 ``HandshakeError`` with the HTTP status and the error message of the body.
 
-Server: ``serve_websocket(handler, host, port)`` accepts connections and hands each, once its
-handshake is done, to ``handler`` as a transport. ``serve_fake`` (``transports.fake``) hosts
-the fake Realtime server with it.
+Server: ``serve_websocket(handler, host, port)`` accepts connections (``wss://`` with an
+``ssl_context``) and hands each, once its handshake is done, to ``handler`` as a transport; a
+request that is not a WebSocket upgrade gets 400, a handler that raises closes its connection
+with 1011. ``serve_fake`` (``transports.serve``) hosts the fake Realtime server with it.
+See docs/transports.md.
 """
 
 from __future__ import annotations
