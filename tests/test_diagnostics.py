@@ -283,3 +283,21 @@ async def test_an_unusable_ca_bundle_is_a_connection_failure(tmp_path: Path) -> 
     assert not result.ok and result.reason == "connection_failed"
     assert "SSL_CERT_FILE=" in result.detail and "missing.pem" in result.detail
     check_line(result)
+
+
+async def test_a_port_that_does_not_speak_http_is_a_connection_failure() -> None:
+    async def ssh(stream: anyio.abc.SocketStream) -> None:
+        async with stream:
+            await stream.receive()
+            await stream.send(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
+
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    async with anyio.create_task_group() as group:
+        group.start_soon(listener.serve, ssh)
+        port = listener.extra(anyio.abc.SocketAttribute.local_port)
+        config = ModelConfig(url=f"ws://127.0.0.1:{port}", api_key=KEY)
+        result = await probe_text_turn(model_config=config, timeout_ms=3000)
+        group.cancel_scope.cancel()
+    assert result.reason == "connection_failed"
+    assert "not HTTP" in result.detail
+    check_line(result)

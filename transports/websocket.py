@@ -382,7 +382,8 @@ class WebSocketTransport(WebSocketConnection):
                     raise HandshakeError(
                         status or 502, "the server closed during the handshake"
                     ) from None
-                raise HandshakeError(502, "the server's answer is not HTTP") from None
+                # Not a web server at all (a wrong port): a connection failure, not a refusal.
+                raise ConnectionError(f"{self.url}: the server's answer is not HTTP") from None
 
 
 async def serve_websocket(
