@@ -135,8 +135,9 @@ def _probe(args: argparse.Namespace) -> int:
         print(format_probe_failure(result))
         return 0
     if result.reason in SKIP_REASONS:
-        detail = redact(result.detail, _secret())
-        print(f"SKIPPED: {result.reason}" + (f": {detail}" if detail else ""))
+        # format_probe_failure's one line names the session id, to report upstream.
+        line = redact(format_probe_failure(result), _secret()).removeprefix("probe failed: ")
+        print(f"SKIPPED: {line}")
         return 0
     raise CliError(format_probe_failure(result))
 
