@@ -93,6 +93,16 @@ class _Identified(ServerEventBase):
 
 
 @attrs.frozen(kw_only=True)
+class _InContentPart(_Identified):
+    """Where a delta or a part belongs: the response, its item, the part in that item."""
+
+    response_id: str
+    item_id: str
+    output_index: int
+    content_index: int
+
+
+@attrs.frozen(kw_only=True)
 class ServerError(_Identified):
     """The server refused something; ``error.event_id`` echoes the client event's id."""
 
@@ -307,83 +317,51 @@ class ResponseOutputItemDone(_Identified):
 
 
 @attrs.frozen(kw_only=True)
-class ResponseContentPartAdded(_Identified):
+class ResponseContentPartAdded(_InContentPart):
     type: ClassVar[str] = "response.content_part.added"
-    response_id: str
-    item_id: str
-    output_index: int
-    content_index: int
     part: dict[str, Any]
 
 
 @attrs.frozen(kw_only=True)
-class ResponseContentPartDone(_Identified):
+class ResponseContentPartDone(_InContentPart):
     type: ClassVar[str] = "response.content_part.done"
-    response_id: str
-    item_id: str
-    output_index: int
-    content_index: int
     part: dict[str, Any]
 
 
 @attrs.frozen(kw_only=True)
-class ResponseOutputTextDelta(_Identified):
+class ResponseOutputTextDelta(_InContentPart):
     type: ClassVar[str] = "response.output_text.delta"
-    response_id: str
-    item_id: str
-    output_index: int
-    content_index: int
     delta: str
 
 
 @attrs.frozen(kw_only=True)
-class ResponseOutputTextDone(_Identified):
+class ResponseOutputTextDone(_InContentPart):
     type: ClassVar[str] = "response.output_text.done"
-    response_id: str
-    item_id: str
-    output_index: int
-    content_index: int
     text: str
 
 
 @attrs.frozen(kw_only=True)
-class ResponseOutputAudioDelta(_Identified):
+class ResponseOutputAudioDelta(_InContentPart):
     """``delta`` is the decoded audio in the session's output format."""
 
     type: ClassVar[str] = "response.output_audio.delta"
-    response_id: str
-    item_id: str
-    output_index: int
-    content_index: int
     delta: bytes = attrs.field(repr=short_bytes_repr)
 
 
 @attrs.frozen(kw_only=True)
-class ResponseOutputAudioDone(_Identified):
+class ResponseOutputAudioDone(_InContentPart):
     type: ClassVar[str] = "response.output_audio.done"
-    response_id: str
-    item_id: str
-    output_index: int
-    content_index: int
 
 
 @attrs.frozen(kw_only=True)
-class ResponseOutputAudioTranscriptDelta(_Identified):
+class ResponseOutputAudioTranscriptDelta(_InContentPart):
     type: ClassVar[str] = "response.output_audio_transcript.delta"
-    response_id: str
-    item_id: str
-    output_index: int
-    content_index: int
     delta: str
 
 
 @attrs.frozen(kw_only=True)
-class ResponseOutputAudioTranscriptDone(_Identified):
+class ResponseOutputAudioTranscriptDone(_InContentPart):
     type: ClassVar[str] = "response.output_audio_transcript.done"
-    response_id: str
-    item_id: str
-    output_index: int
-    content_index: int
     transcript: str
 
 
