@@ -400,3 +400,9 @@ async def test_logs_and_errors_never_show_the_key(
     assert len(texts) > 10
     for text in texts:
         assert KEY not in text
+
+
+def test_redact_catches_key_shapes_wherever_they_stand() -> None:
+    text = 'bad key sk-proj-abcdefghijkl. key=sk-abcdefghijklmnop "sk-zzzzzzzzzzzzzz" task-list'
+    assert redact(text) == 'bad key <redacted>. key=<redacted> "<redacted>" task-list'
+    assert redact("token abc123 here", "abc123") == "token <redacted> here"

@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import ssl
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 __all__ = ["ApiKeyError", "redact", "resolve_api_key", "ssl_context_from_env"]
+
+_KEY_SHAPE = re.compile(r"\bsk-[A-Za-z0-9_-]{8,}")
 
 
 class ApiKeyError(Exception):
@@ -92,5 +95,5 @@ def redact(text: str, *secrets: str | None) -> str:
     for secret in secrets:
         if secret:
             text = text.replace(secret, "<redacted>")
-    words = text.split(" ")
-    return " ".join("<redacted>" if w.startswith("sk-") and len(w) > 12 else w for w in words)
+    # Anything shaped like an OpenAI key, wherever it stands ("key=sk-...", quoted, in JSON).
+    return _KEY_SHAPE.sub("<redacted>", text)
