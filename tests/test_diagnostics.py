@@ -301,3 +301,21 @@ async def test_a_port_that_does_not_speak_http_is_a_connection_failure() -> None
     assert result.reason == "connection_failed"
     assert "not HTTP" in result.detail
     check_line(result)
+
+
+def test_a_callable_key_is_called_once() -> None:
+    calls: list[int] = []
+
+    def key() -> str:
+        calls.append(1)
+        return "sk-callable-key-0123456789"
+
+    async def probe() -> None:
+        await probe_text_turn(
+            timeout_ms=500,
+            model_config=ModelConfig(url="ws://127.0.0.1:1", api_key=key),
+            environ={"CODEX_HOME": "/nonexistent-codex-home"},
+        )
+
+    anyio.run(probe)
+    assert calls == [1]

@@ -88,6 +88,8 @@ async def probe_text_turn(
     key = None
     try:
         key = resolve_api_key(config.api_key, environ=environ)
+        if key is not None:
+            config = attrs.evolve(config, api_key=key)  # a callable key is called once
         connection = transport or open_realtime(config, environ=environ)
     except ApiKeyError as exc:
         return ProbeResult(ok=False, reason="no_api_key", detail=str(exc), model=config.model)
