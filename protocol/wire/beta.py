@@ -19,7 +19,10 @@ dialect renames pass through untouched, so a field this module does not know is 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+import attrs
 
 from ..audio.formats import AudioFormat
 from ..errors import LocalProtocolError, RemoteProtocolError
@@ -268,73 +271,68 @@ def item_to_ga(item: dict[str, Any]) -> dict[str, Any]:
     return _rename_assistant_parts(item, _ASSISTANT_PART_TO_GA)
 
 
-def _translate_payload(
-    obj: dict[str, Any],
-    *,
-    session: Any,
-    response: Any,
-    item: Any,
-    local: bool,
-) -> dict[str, Any]:
-    event_type = obj["type"]
+@attrs.frozen
+class _Direction:
+    """One way of the translation: its shape translators, and the event names it renames.
+    ``local``: what it translates is ours (misuse is a LocalProtocolError), else the peer's."""
+
+    session: Callable[[dict[str, Any]], dict[str, Any]]
+    response: Callable[..., dict[str, Any]]
+    item: Callable[[dict[str, Any]], dict[str, Any]]
+    names: dict[str, str]
+    local: bool
+
+
+_TO_BETA = _Direction(
+    session=session_to_beta,
+    response=response_params_to_beta,
+    item=item_to_beta,
+    names=GA_TO_BETA_EVENT_NAMES,
+    local=True,
+)
+_TO_GA = _Direction(
+    session=session_to_ga,
+    response=response_params_to_ga,
+    item=item_to_ga,
+    names=BETA_TO_GA_EVENT_NAMES,
+    local=False,
+)
+
+
+def _translate(obj: dict[str, Any], way: _Direction, *, rename: bool) -> dict[str, Any]:
+    """``obj`` one way: its type renamed (server events only) and its payload reshaped."""
+    renamed = way.names.get(obj["type"]) if rename else None
+    if renamed is not None:
+        obj = {**obj, "type": renamed}
+    event_type, local = obj["type"], way.local
     if event_type in ("session.update", "session.created", "session.updated"):
         if "session" in obj:
-            return {**obj, "session": session(_object(obj["session"], "session", local=local))}
+            return {**obj, "session": way.session(_object(obj["session"], "session", local=local))}
     elif event_type in ("response.create", "response.created", "response.done"):
         if obj.get("response") is not None:
             value = _object(obj["response"], "response", local=local)
             resource = event_type != "response.create"
-            return {**obj, "response": response(value, resource=resource)}
+            return {**obj, "response": way.response(value, resource=resource)}
     elif event_type in _ITEM_EVENTS and "item" in obj:
-        return {**obj, "item": item(_object(obj["item"], "item", local=local))}
+        return {**obj, "item": way.item(_object(obj["item"], "item", local=local))}
     return obj
 
 
 def client_event_to_beta(obj: dict[str, Any]) -> dict[str, Any]:
     """A GA client event object in the beta dialect (client event names are shared)."""
-    return _translate_payload(
-        obj,
-        session=session_to_beta,
-        response=response_params_to_beta,
-        item=item_to_beta,
-        local=True,
-    )
+    return _translate(obj, _TO_BETA, rename=False)
 
 
 def client_event_to_ga(obj: dict[str, Any]) -> dict[str, Any]:
     """A beta client event object in GA terms."""
-    return _translate_payload(
-        obj,
-        session=session_to_ga,
-        response=response_params_to_ga,
-        item=item_to_ga,
-        local=False,
-    )
+    return _translate(obj, _TO_GA, rename=False)
 
 
 def server_event_to_beta(obj: dict[str, Any]) -> dict[str, Any]:
     """A GA server event object in the beta dialect."""
-    renamed = GA_TO_BETA_EVENT_NAMES.get(obj["type"])
-    if renamed is not None:
-        obj = {**obj, "type": renamed}
-    return _translate_payload(
-        obj,
-        session=session_to_beta,
-        response=response_params_to_beta,
-        item=item_to_beta,
-        local=True,
-    )
+    return _translate(obj, _TO_BETA, rename=True)
 
 
 def server_event_to_ga(obj: dict[str, Any]) -> dict[str, Any]:
     """A beta server event object in GA terms."""
-    renamed = BETA_TO_GA_EVENT_NAMES.get(obj["type"])
-    if renamed is not None:
-        obj = {**obj, "type": renamed}
-    return _translate_payload(
-        obj,
-        session=session_to_ga,
-        response=response_params_to_ga,
-        item=item_to_ga,
-        local=False,
-    )
+    return _translate(obj, _TO_GA, rename=True)
