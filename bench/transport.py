@@ -69,6 +69,7 @@ from realtime_sansio.protocol import Agent, ModelConfig, events
 from realtime_sansio.protocol.fake import FakeScript, FakeServerConfig, Respond
 from realtime_sansio.protocol.testing.scripts import ScriptAudio
 from realtime_sansio.transports.base import ConnectionClosed
+from realtime_sansio.transports.recording import RecordingTransport
 from realtime_sansio.transports.runner import run
 from realtime_sansio.transports.serve import serve_fake
 from realtime_sansio.transports.websocket import (
@@ -256,47 +257,16 @@ def _is_done(frame: str) -> bool:
     return '"type":"response.done"' in frame[:40]
 
 
-class Counting:
-    """The client stack's transport, counting (and keeping) the frames it receives."""
-
-    def __init__(self, inner: WebSocketTransport) -> None:
-        self.inner = inner
-        self.frames: list[str] = []
-
-    async def __aenter__(self) -> Counting:
-        await self.inner.__aenter__()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.inner.__aexit__(exc_type, exc, tb)
-
-    async def send(self, text: str) -> None:
-        await self.inner.send(text)
-
-    async def receive(self) -> str:
-        text = await self.inner.receive()
-        self.frames.append(text)
-        return text
-
-    async def close(self, code: int = 1000, reason: str = "") -> None:
-        await self.inner.close(code, reason)
-
-
 async def reply_stack(port: int) -> tuple[float, float, list[str]]:
     """The whole client stack: run() + Session + codec + wsproto, events consumed."""
     agent = Agent(name="Listener", instructions="Tell stories.")
-    transport = Counting(WebSocketTransport(f"ws://127.0.0.1:{port}/v1/realtime?model=x"))
+    transport = RecordingTransport(WebSocketTransport(f"ws://127.0.0.1:{port}/v1/realtime?model=x"))
     config = ModelConfig(url=f"ws://127.0.0.1:{port}", api_key="unused")
     async with run(agent, model_config=config, transport=transport) as session:
         with anyio.fail_after(30):  # the session set up (its session.update answered) first
-            while not any('"session.updated"' in frame[:40] for frame in transport.frames):
+            while not any('"session.updated"' in frame[:40] for frame in transport.received):
                 await anyio.sleep(0.005)
-        start = len(transport.frames)
+        start = len(transport.received)
         audio = 0
 
         async def turn() -> int:
@@ -307,11 +277,11 @@ async def reply_stack(port: int) -> tuple[float, float, list[str]]:
                     audio += len(event.data)
                 if isinstance(event, events.AgentEndEvent):
                     break
-            return len(transport.frames) - start
+            return len(transport.received) - start
 
         wall, cpu, _ = await timed(turn)
         assert audio > 0
-        frames = transport.frames[start:]
+        frames = list(transport.received)[start:]
     return wall, cpu, frames
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any
 
 import anyio
@@ -13,11 +12,12 @@ from realtime_sansio.protocol import PCM16, Agent, events, function_tool
 from realtime_sansio.protocol.fake import FakeRealtimeServer, FakeServerConfig, ScriptStep
 from realtime_sansio.protocol.fake.voice import synthesize_speech
 from realtime_sansio.transports.memory import FakeServerTransport
+from realtime_sansio.transports.recording import RecordingTransport
 from realtime_sansio.transports.runner import RealtimeSession
 
 
-class Recording:
-    """A transport that records every frame both ways, around the fake server in memory."""
+class Recording(RecordingTransport):
+    """The fake server in memory, every frame both ways recorded."""
 
     def __init__(
         self,
@@ -25,33 +25,7 @@ class Recording:
         script: list[ScriptStep] | None = None,
     ) -> None:
         self.server = FakeRealtimeServer(config, script=script)
-        self.inner = FakeServerTransport(self.server)
-        self.sent: list[str] = []
-        self.received: list[str] = []
-
-    async def __aenter__(self) -> Recording:
-        await self.inner.__aenter__()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.inner.__aexit__(exc_type, exc, tb)
-
-    async def send(self, text: str) -> None:
-        self.sent.append(text)
-        await self.inner.send(text)
-
-    async def receive(self) -> str:
-        text = await self.inner.receive()
-        self.received.append(text)
-        return text
-
-    async def close(self, code: int = 1000, reason: str = "") -> None:
-        await self.inner.close(code, reason)
+        super().__init__(FakeServerTransport(self.server))
 
     def check_conformance(self) -> None:
         """Every frame both ways validates against the openai package's GA models (garbage

@@ -24,6 +24,8 @@ from realtime_sansio.protocol import (
 from realtime_sansio.protocol.fake import DropAfter, Expect, FakeServerConfig, Garbage, Respond
 from realtime_sansio.protocol.fake.scripts import ScriptCall
 from realtime_sansio.protocol.items import AssistantMessage, UserMessage
+from realtime_sansio.transports.memory import FakeServerTransport
+from realtime_sansio.transports.recording import RecordingTransport
 from realtime_sansio.transports.runner import RealtimeSession, Runner, run
 from runner_helpers import (
     GREETER,
@@ -291,3 +293,12 @@ async def test_the_session_object_is_typed(recording: Recording) -> None:
     async with run(GREETER, transport=recording) as session:
         assert isinstance(session, RealtimeSession)
         assert session.current_agent is GREETER
+
+
+async def test_a_recording_transport_keeps_at_most_max_frames() -> None:
+    tap = RecordingTransport(FakeServerTransport(), max_frames=3)
+    async with run(GREETER, transport=tap) as session:
+        await session.send_message("Hello")
+        await collect_until(session, turn_over(session))
+    assert len(tap.received) == 3
+    assert len(tap.sent) <= 3
