@@ -233,6 +233,52 @@ def test_a_bad_wav_file(
     assert "not a 16-bit PCM WAV file" in _one_error_line(capsys.readouterr().err)
 
 
+@pytest.mark.parametrize(
+    ("where", "reason"),
+    [
+        ("missing/out.wav", "No such file or directory"),
+        ("file.txt/out.wav", "Not a directory"),
+        ("folder", "Is a directory"),
+    ],
+)
+def test_demo_output_that_cannot_be_written_fails_before_connecting(
+    where: str,
+    reason: str,
+    tmp_path: Path,
+    no_key: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    (tmp_path / "file.txt").write_text("not a folder")
+    (tmp_path / "folder").mkdir()
+    output = tmp_path / where
+    # Nothing listens on port 1: checked after connecting, this would be "cannot connect".
+    assert main(["demo", "--url", "ws://127.0.0.1:1", "--output", str(output)]) == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert line == f"realtime-sansio: error: cannot write the output file {output}: {reason}"
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes anywhere")
+def test_demo_output_in_a_read_only_folder(
+    tmp_path: Path, no_key: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    assert main(["demo", "--url", "ws://127.0.0.1:1", "--output", str(locked / "o.wav")]) == 1
+    assert "Permission denied" in _one_error_line(capsys.readouterr().err)
+
+
+def test_the_output_check_leaves_no_file_behind_and_keeps_an_existing_one(
+    tmp_path: Path, no_key: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    fresh, existing = tmp_path / "fresh.wav", tmp_path / "existing.wav"
+    existing.write_bytes(b"an earlier recording")
+    for output in (fresh, existing):
+        assert main(["demo", "--url", "ws://127.0.0.1:1", "--output", str(output)]) == 1
+        assert "cannot connect" in _one_error_line(capsys.readouterr().err)
+    assert not fresh.exists()
+    assert existing.read_bytes() == b"an earlier recording"
+
+
 def test_demo_times_out_with_a_reason(
     tmp_path: Path, no_key: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
