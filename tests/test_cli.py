@@ -230,7 +230,32 @@ def test_a_bad_wav_file(
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"not a wav file")
     assert main(["demo", "--input", str(bad)]) == 1
-    assert "not a 16-bit PCM WAV file" in _one_error_line(capsys.readouterr().err)
+    assert _one_error_line(capsys.readouterr().err) == (
+        f"realtime-sansio: error: {bad}: not a WAV file: it starts with b'not a wav fi',"
+        " not RIFF....WAVE"
+    )
+
+
+def test_a_wav_file_cut_short_is_one_warning_line(
+    tmp_path: Path, no_key: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    cut = tmp_path / "cut.wav"
+    with wave.open(str(cut), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(bytes(3200))
+    cut.write_bytes(cut.read_bytes()[:-1001])
+    # The output check stops the demo right after reading the input: no conversation needed.
+    argv = ["demo", "--input", str(cut), "--output", str(tmp_path / "no" / "o.wav")]
+    assert main(argv) == 1
+    warning, error = capsys.readouterr().err.splitlines()
+    assert warning == (
+        f"warning: {cut}: the data chunk claims 3200 bytes but the file ends after 2199;"
+        " 1 byte of a partial frame dropped (1-channel 16-bit frames are 2 bytes):"
+        " read 2198 bytes (1099 frames)"
+    )
+    assert error.startswith("realtime-sansio: error: cannot write the output file")
 
 
 @pytest.mark.parametrize(
