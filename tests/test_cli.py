@@ -3,11 +3,9 @@ the examples: each runs on the in-memory fake and against a running ``serve-fake
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
-import threading
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,10 +17,10 @@ from realtime_sansio.protocol.audio import resample
 from realtime_sansio.protocol.fake import synthesize_speech
 from realtime_sansio.transports.cli import main
 from realtime_sansio.transports.runner import run
+from serve_helpers import CLI, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
-CLI = [sys.executable, "-m", "realtime_sansio.transports.cli"]
 SECRET = "sk-test-" + "k" * 40
 
 
@@ -38,44 +36,9 @@ def no_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     return dict(os.environ)
 
 
-def _first_line(process: subprocess.Popen[str], timeout: float = 15) -> str:
-    """The first line a subprocess prints, without hanging the tests if it never does."""
-    stdout = process.stdout
-    assert stdout is not None
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.append(stdout.readline()), daemon=True)
-    reader.start()
-    reader.join(timeout)
-    assert lines, f"nothing printed within {timeout} s"
-    return lines[0]
-
-
-@contextlib.contextmanager
-def _serving(*options: str) -> Iterator[str]:
-    """A ``realtime-sansio serve-fake`` subprocess on a free port: its URL, from the line it
-    prints; on exit, SIGTERM must stop it cleanly."""
-    process = subprocess.Popen(
-        [*CLI, "serve-fake", "--port", "0", *options],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        line = _first_line(process)
-        assert line.startswith("serving the fake Realtime server on ws://"), line
-        url = line.split(" on ", 1)[1].split()[0]
-        assert f'AsyncOpenAI(websocket_base_url="{url}/v1", api_key="unused")' in line
-        yield url
-    finally:
-        process.terminate()
-        _, err = process.communicate(timeout=10)
-    assert process.returncode == 0, err
-    assert err == ""
-
-
 @pytest.fixture(scope="module")
 def fake_url() -> Iterator[str]:
-    with _serving() as url:
+    with serving() as url:
         yield url
 
 
@@ -381,7 +344,7 @@ def test_serve_fake_on_a_taken_port(fake_url: str, capsys: pytest.CaptureFixture
 def test_serve_fake_with_a_script(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     script = tmp_path / "script.json"
     script.write_text('[{"respond": {"text": "Scripted hello."}, "out_of_band": true}]')
-    with _serving("--script", str(script)) as url:
+    with serving("--script", str(script)) as url:
         assert main(["probe", "--url", url]) == 0
     assert 'reply "Scripted hello."' in capsys.readouterr().out
 
@@ -391,7 +354,7 @@ def test_demo_when_the_connection_drops(
 ) -> None:
     script = tmp_path / "drop.json"
     script.write_text('[{"expect": "session.update"}, {"drop_after": 8}]')
-    with _serving("--script", str(script)) as url:
+    with serving("--script", str(script)) as url:
         assert main(["demo", "--url", url, "--output", str(tmp_path / "o.wav")]) == 1
     out, err = capsys.readouterr()
     assert "user: What's the weather in Paris?" in out
