@@ -154,7 +154,7 @@ async def test_a_cancellation_passes_through() -> None:
             await anyio.sleep_forever()
     assert scope.cancelled_caught
     with pytest.raises(TimeoutError):
-        with anyio.fail_after(1):
+        with anyio.fail_after(0.1):
             async with run(GREETER, transport=FakeServerTransport()):
                 await anyio.sleep_forever()
 
