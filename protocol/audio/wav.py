@@ -64,7 +64,8 @@ def read_wav(path_or_file: PathOrFile) -> tuple[bytes, int, int]:
 
     Anything else (another sample width, float or compressed samples, a file that is not WAV
     or whose header is broken) is a :class:`LocalProtocolError` that says what was found,
-    prefixed with the path when one was given. See the module doc for truncated files.
+    prefixed with the path when one was given. See the module doc for truncated files. The
+    whole file is read into memory: it is the caller's audio, asked for by name.
     """
     if isinstance(path_or_file, str | os.PathLike):
         path = os.fspath(path_or_file)
