@@ -3,11 +3,9 @@ the examples: each runs on the in-memory fake and against a running ``serve-fake
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
-import threading
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,10 +17,10 @@ from realtime_sansio.protocol.audio import resample
 from realtime_sansio.protocol.fake import synthesize_speech
 from realtime_sansio.transports.cli import main
 from realtime_sansio.transports.runner import run
+from serve_helpers import CLI, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
-CLI = [sys.executable, "-m", "realtime_sansio.transports.cli"]
 SECRET = "sk-test-" + "k" * 40
 
 
@@ -38,44 +36,9 @@ def no_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     return dict(os.environ)
 
 
-def _first_line(process: subprocess.Popen[str], timeout: float = 15) -> str:
-    """The first line a subprocess prints, without hanging the tests if it never does."""
-    stdout = process.stdout
-    assert stdout is not None
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.append(stdout.readline()), daemon=True)
-    reader.start()
-    reader.join(timeout)
-    assert lines, f"nothing printed within {timeout} s"
-    return lines[0]
-
-
-@contextlib.contextmanager
-def _serving(*options: str) -> Iterator[str]:
-    """A ``realtime-sansio serve-fake`` subprocess on a free port: its URL, from the line it
-    prints; on exit, SIGTERM must stop it cleanly."""
-    process = subprocess.Popen(
-        [*CLI, "serve-fake", "--port", "0", *options],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        line = _first_line(process)
-        assert line.startswith("serving the fake Realtime server on ws://"), line
-        url = line.split(" on ", 1)[1].split()[0]
-        assert f'AsyncOpenAI(websocket_base_url="{url}/v1", api_key="unused")' in line
-        yield url
-    finally:
-        process.terminate()
-        _, err = process.communicate(timeout=10)
-    assert process.returncode == 0, err
-    assert err == ""
-
-
 @pytest.fixture(scope="module")
 def fake_url() -> Iterator[str]:
-    with _serving() as url:
+    with serving() as url:
         yield url
 
 
@@ -230,7 +193,78 @@ def test_a_bad_wav_file(
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"not a wav file")
     assert main(["demo", "--input", str(bad)]) == 1
-    assert "not a 16-bit PCM WAV file" in _one_error_line(capsys.readouterr().err)
+    assert _one_error_line(capsys.readouterr().err) == (
+        f"realtime-sansio: error: {bad}: not a WAV file: it starts with b'not a wav fi',"
+        " not RIFF....WAVE"
+    )
+
+
+def test_a_wav_file_cut_short_is_one_warning_line(
+    tmp_path: Path, no_key: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    cut = tmp_path / "cut.wav"
+    with wave.open(str(cut), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(bytes(3200))
+    cut.write_bytes(cut.read_bytes()[:-1001])
+    # The output check stops the demo right after reading the input: no conversation needed.
+    argv = ["demo", "--input", str(cut), "--output", str(tmp_path / "no" / "o.wav")]
+    assert main(argv) == 1
+    warning, error = capsys.readouterr().err.splitlines()
+    assert warning == (
+        f"warning: {cut}: the data chunk claims 3200 bytes but the file ends after 2199;"
+        " 1 byte of a partial frame dropped (1-channel 16-bit frames are 2 bytes):"
+        " read 2198 bytes (1099 frames)"
+    )
+    assert error.startswith("realtime-sansio: error: cannot write the output file")
+
+
+@pytest.mark.parametrize(
+    ("where", "reason"),
+    [
+        ("missing/out.wav", "No such file or directory"),
+        ("file.txt/out.wav", "Not a directory"),
+        ("folder", "Is a directory"),
+    ],
+)
+def test_demo_output_that_cannot_be_written_fails_before_connecting(
+    where: str,
+    reason: str,
+    tmp_path: Path,
+    no_key: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    (tmp_path / "file.txt").write_text("not a folder")
+    (tmp_path / "folder").mkdir()
+    output = tmp_path / where
+    # Nothing listens on port 1: checked after connecting, this would be "cannot connect".
+    assert main(["demo", "--url", "ws://127.0.0.1:1", "--output", str(output)]) == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert line == f"realtime-sansio: error: cannot write the output file {output}: {reason}"
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes anywhere")
+def test_demo_output_in_a_read_only_folder(
+    tmp_path: Path, no_key: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    assert main(["demo", "--url", "ws://127.0.0.1:1", "--output", str(locked / "o.wav")]) == 1
+    assert "Permission denied" in _one_error_line(capsys.readouterr().err)
+
+
+def test_the_output_check_leaves_no_file_behind_and_keeps_an_existing_one(
+    tmp_path: Path, no_key: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    fresh, existing = tmp_path / "fresh.wav", tmp_path / "existing.wav"
+    existing.write_bytes(b"an earlier recording")
+    for output in (fresh, existing):
+        assert main(["demo", "--url", "ws://127.0.0.1:1", "--output", str(output)]) == 1
+        assert "cannot connect" in _one_error_line(capsys.readouterr().err)
+    assert not fresh.exists()
+    assert existing.read_bytes() == b"an earlier recording"
 
 
 def test_demo_times_out_with_a_reason(
@@ -310,7 +344,7 @@ def test_serve_fake_on_a_taken_port(fake_url: str, capsys: pytest.CaptureFixture
 def test_serve_fake_with_a_script(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     script = tmp_path / "script.json"
     script.write_text('[{"respond": {"text": "Scripted hello."}, "out_of_band": true}]')
-    with _serving("--script", str(script)) as url:
+    with serving("--script", str(script)) as url:
         assert main(["probe", "--url", url]) == 0
     assert 'reply "Scripted hello."' in capsys.readouterr().out
 
@@ -320,7 +354,7 @@ def test_demo_when_the_connection_drops(
 ) -> None:
     script = tmp_path / "drop.json"
     script.write_text('[{"expect": "session.update"}, {"drop_after": 8}]')
-    with _serving("--script", str(script)) as url:
+    with serving("--script", str(script)) as url:
         assert main(["demo", "--url", url, "--output", str(tmp_path / "o.wav")]) == 1
     out, err = capsys.readouterr()
     assert "user: What's the weather in Paris?" in out

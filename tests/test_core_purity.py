@@ -1,7 +1,7 @@
 """The core (protocol/) does no I/O, reads no clock and draws no random numbers.
 
 The rule is checked on the source, by import: a module that could do any of those things may
-not be imported anywhere under protocol/. (WAV files are read with ``wave`` on the caller's
+not be imported anywhere under protocol/. (WAV files are read and written on the caller's
 explicit request; that is the audio helpers' one exception and it opens no sockets.)
 """
 

@@ -169,7 +169,7 @@ async def test_a_server_that_never_answers_is_a_probe_timeout() -> None:
         with anyio.fail_after(5):
             result = await probe_text_turn(model_config=config, timeout_ms=300)
     assert not result.ok and result.reason == "probe_timeout"
-    assert result.detail == "no answer within 300 ms"
+    assert result.detail == "timed out after 300 ms waiting for response.done"
     assert result.session_id == "sess_1" and "session.created" in result.events
     check_line(result)
 
@@ -181,6 +181,7 @@ async def test_a_silent_socket_is_a_probe_timeout() -> None:
         config = ModelConfig(url=f"ws://127.0.0.1:{port}", api_key=KEY)
         result = await probe_text_turn(model_config=config, timeout_ms=300)
     assert result.reason == "probe_timeout" and result.session_id is None
+    assert result.detail.startswith("timed out after 300 ms connecting")
 
 
 async def test_a_dropped_connection_is_a_connection_failure() -> None:

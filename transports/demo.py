@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import warnings
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Literal, TextIO
@@ -32,7 +33,7 @@ from realtime_sansio.protocol import (
     function_tool,
     wire,
 )
-from realtime_sansio.protocol.audio import read_wav, resample, to_mono, write_wav
+from realtime_sansio.protocol.audio import WavWarning, read_wav, resample, to_mono, write_wav
 from realtime_sansio.protocol.fake import FakeServerConfig, synthesize_speech
 from realtime_sansio.protocol.items import AssistantMessage, Item, UserMessage
 
@@ -367,14 +368,35 @@ def _os_reason(exc: OSError) -> str:
     return str(exc)
 
 
+def _check_writable(path: str) -> None:
+    """Fail with a ``DemoError`` now if ``path`` cannot be written later: its folder is missing
+    or read-only, or it is a folder. An existing file is left as it is (opened to append, not
+    truncated); a file made only to try is removed again."""
+    try:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        except FileExistsError:
+            os.close(os.open(path, os.O_WRONLY | os.O_APPEND))
+        else:
+            os.close(fd)
+            os.remove(path)
+    except OSError as exc:
+        raise DemoError(f"cannot write the output file {path}: {exc.strerror or exc}") from exc
+
+
 async def run_demo(options: DemoOptions, out: TextIO, err: TextIO) -> None:
     """Run the three turns, print the timeline to ``out`` and write the assistant's audio."""
-    user_audio = load_user_audio(options.input_path)  # a bad file fails before connecting
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", WavWarning)
+        user_audio = load_user_audio(options.input_path)  # a bad file fails before connecting
+    for warning in caught:  # a WAV cut short: one line each, not a source line and a trace
+        print(f"warning: {warning.message}", file=err, flush=True)
     if options.mode == "live" and resolve_api_key() is None:
         raise DemoError(
             "--live needs an API key: set OPENAI_API_KEY or CODEX_API_KEY "
             "(or OPENAI_API_KEY in $CODEX_HOME/auth.json)"
         )
+    _check_writable(options.output_path)  # before the conversation spends any credit
     stage = "connecting"
     try:
         with anyio.fail_after(options.timeout_s):

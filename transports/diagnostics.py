@@ -11,7 +11,10 @@ session id, the event types seen, the reply text), or a classified failure:
   beta shape refused (close 4000);
 - ``realtime_upstream_server_error``: the service's own ``server_error`` (with the session id,
   to report upstream);
-- ``probe_timeout``: no answer in ``timeout_ms``;
+- ``probe_timeout``: no answer in ``timeout_ms``, or the connection's own timeout fired
+  first; the detail names the step that did not finish (connecting, waiting
+  for ``session.created``, sending the request, waiting for ``response.done``) and the time
+  spent;
 - ``auth_failed``, ``connection_failed``, ``no_api_key``: the rest, named.
 
 ``format_probe_failure(result)`` writes one readable line. The API key never appears in any of
@@ -35,6 +38,7 @@ from .websocket import HandshakeError
 
 __all__ = ["ProbeResult", "format_probe_failure", "probe_text_turn"]
 
+_CONNECTING = "connecting (TCP, TLS, WebSocket handshake)"
 _QUOTA = {"insufficient_quota", "billing_hard_limit_reached", "rate_limit_exceeded_quota"}
 _MODEL = {"model_not_found", "model_not_available", "invalid_model"}
 _SCHEMA = {
@@ -98,22 +102,33 @@ async def probe_text_turn(
             ok=False, reason="connection_failed", detail=str(exc), model=config.model
         )
     seen: list[str] = []
-    state: dict[str, str | None] = {"session": None}
+    state: dict[str, str | None] = {"session": None, "step": _CONNECTING}
+    result: ProbeResult | None = None
+    started = anyio.current_time()
     try:
-        with anyio.fail_after(timeout_ms / 1000):
+        with anyio.fail_after(timeout_ms / 1000) as deadline:
             async with connection:
                 result = await _converse(connection, config, prompt, seen, state)
-        # The service may quote the key it refused (an invalid_api_key error): never repeat it.
-        return attrs.evolve(result, detail=redact(result.detail, key))
-    except TimeoutError:
-        return ProbeResult(
-            ok=False,
-            reason="probe_timeout",
-            detail=f"no answer within {timeout_ms} ms",
-            model=config.model,
-            session_id=state["session"],
-            events=tuple(seen),
-        )
+                state["step"] = "closing the connection"
+    except TimeoutError as exc:
+        if result is None:  # a close that outlasts the deadline takes no answer away
+            if deadline.cancel_called:
+                detail = f"timed out after {timeout_ms} ms {state['step']}"
+            else:  # a timeout of the transport's own fired first
+                spent = round((anyio.current_time() - started) * 1000)
+                detail = (
+                    f"timed out after {spent} ms {state['step']}: the connection's own limit,"
+                    f" before the probe's {timeout_ms} ms"
+                )
+                detail += f"; {exc}" if str(exc) else ""
+            return ProbeResult(
+                ok=False,
+                reason="probe_timeout",
+                detail=redact(detail, key),
+                model=config.model,
+                session_id=state["session"],
+                events=tuple(seen),
+            )
     except HandshakeError as exc:
         return ProbeResult(
             ok=False,
@@ -138,6 +153,9 @@ async def probe_text_turn(
             detail=redact(f"{type(exc).__name__}: {exc}", key),
             model=config.model,
         )
+    assert result is not None  # every other way out has returned
+    # The service may quote the key it refused (an invalid_api_key error): never repeat it.
+    return attrs.evolve(result, detail=redact(result.detail, key))
 
 
 async def _converse(
@@ -149,6 +167,7 @@ async def _converse(
 ) -> ProbeResult:
     sent = False
     reply: list[str] = []
+    state["step"] = "waiting for session.created"
     while True:
         try:
             event = wire.decode_server_event(await connection.receive(), dialect=config.dialect)
@@ -198,7 +217,9 @@ async def _converse(
                     "metadata": {"purpose": "realtime-sansio probe"},
                 },
             )
+            state["step"] = "sending response.create"
             await connection.send(wire.encode_client_event(request, dialect=config.dialect))
+            state["step"] = "waiting for response.done"
 
 
 def _failure(

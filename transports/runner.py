@@ -360,18 +360,63 @@ async def run(
 
     ``transport`` defaults to a WebSocket connection made from ``model_config`` (see
     ``transports.websocket``); the in-memory fake server is ``transports.memory``.
+
+    An exception raised in the ``async with`` body comes out as itself (``except KeyError``
+    around the block catches it), not wrapped by the task groups inside; a failure of the
+    connection or of a background task does too. Several failures at once come out as one
+    flat ``ExceptionGroup``. A tool's exception is not raised: the model is told about it.
     """
     model_config = model_config or ModelConfig()
     if transport is None:
         transport = _default_transport(model_config)
     core = Session(agent, config=config, context=context, dialect=model_config.dialect)
-    async with transport, anyio.create_task_group() as task_group:
-        session = RealtimeSession(core, transport, task_group, subscriber_buffer=subscriber_buffer)
-        await session._start()
-        try:
-            yield session
-        finally:
-            await session.close()
+    body_error: BaseException | None = None
+    try:
+        async with transport, anyio.create_task_group() as task_group:
+            session = RealtimeSession(
+                core, transport, task_group, subscriber_buffer=subscriber_buffer
+            )
+            await session._start()
+            try:
+                yield session
+            except BaseException as exc:
+                body_error = exc
+                raise
+            finally:
+                await session.close()
+    except BaseExceptionGroup as group:
+        failure = _unwrap(group, keep=body_error)
+    else:
+        return
+    # Raised outside the `except` block, so the user's exception gets no group as context;
+    # contextlib sees the very exception of the body and lets it go on with its traceback.
+    raise failure
+
+
+def _unwrap(
+    group: BaseExceptionGroup[BaseException], *, keep: BaseException | None
+) -> BaseException:
+    """What the task groups of ``run`` (the transport's, the driver's) wrapped, unwrapped:
+    the one failure itself, or several in one flat group. ``keep``, the body's own exception,
+    stays whole when it is a group of the user's (trio's nursery may have copied it: its
+    leaves, all there, say it is the one)."""
+    leaves = _leaves(group)
+    if isinstance(keep, BaseExceptionGroup):
+        own = {id(leaf) for leaf in _leaves(keep)}
+        if own <= {id(leaf) for leaf in leaves}:
+            first = next(index for index, leaf in enumerate(leaves) if id(leaf) in own)
+            others = [leaf for leaf in leaves if id(leaf) not in own]
+            leaves = [*others[:first], keep, *others[first:]]
+    if len(leaves) == 1:
+        return leaves[0]
+    return BaseExceptionGroup(group.message, leaves)
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    found: list[BaseException] = []
+    for exc in group.exceptions:
+        found.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
+    return found
 
 
 def _default_transport(model_config: ModelConfig) -> Transport:

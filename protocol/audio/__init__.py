@@ -17,7 +17,7 @@ from .pcm import (
     to_mono,
 )
 from .resampling import SUPPORTED_RATES, StreamingResampler, design_lowpass, resample
-from .wav import read_wav, write_wav
+from .wav import WavWarning, read_wav, write_wav
 
 __all__ = [
     "PCM16",
@@ -27,6 +27,7 @@ __all__ = [
     "AudioFormat",
     "AudioFormatType",
     "StreamingResampler",
+    "WavWarning",
     "alaw_to_pcm16",
     "bytes_for_ms",
     "design_lowpass",
