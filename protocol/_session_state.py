@@ -14,7 +14,7 @@ import attrs
 from . import effects, events, inputs, wire
 from ._guardrails import GuardrailText
 from ._playback import Playback, Track
-from ._recent import Recent
+from ._recent import Recent, RecentMap
 from ._responses import ResponseGate
 from ._tool_calls import Call, ToolCalls
 from .agent import Agent
@@ -85,11 +85,15 @@ class SessionState:
         self._server_interrupts = True
         self._updates_in_flight: list[str] = []  # our session.updates not yet answered
         self._create_sent: tuple[str, float] | None = None  # our last response.create, and when
-        self._response_agents: dict[str, Agent] = {}  # active responses' agents, popped at done
-        self._response_started: dict[str, float | None] = {}  # response -> create time
+        # Active responses' agents and create times, popped at their done. Bounded: a
+        # response forgotten unfinished ends under the current agent, with no create time.
+        self._response_agents: RecentMap[str, Agent] = RecentMap()
+        self._response_started: RecentMap[str, float | None] = RecentMap()
         self._speech_stopped_at: float | None = None
         self._first_audio_seen = Recent()
-        self._interrupted_at: dict[str, float] = {}  # item id -> time of the interruption
+        # Item id -> time of the interruption, until the server confirms the cut (bounded:
+        # an unconfirmed cut is not waited for forever; its metric is then not reported).
+        self._interrupted_at: RecentMap[str, float] = RecentMap()
         self._usage_totals = [0, 0, 0]  # total, input, output tokens
         self._out: list[Output] = []
         self._note_settings(self._settings)
@@ -196,8 +200,6 @@ class SessionState:
             self._silenced.add(track.response_id)
         event, end_ms = self._playback.cut(item_id, track, self._now)
         self._interrupted_at[item_id] = self._now
-        if len(self._interrupted_at) > 64:  # unconfirmed cuts are not waited for forever
-            del self._interrupted_at[next(iter(self._interrupted_at))]
         self._emit(
             events.AudioInterruptedEvent(
                 response_id=track.response_id,
