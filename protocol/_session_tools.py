@@ -86,7 +86,16 @@ class SessionTools(SessionState):
             tool=tool,
             state=state,
         )
+        full = self._calls.full
         self._calls.add(call)
+        if full:
+            self._give_output(
+                call,
+                f"Error: too many tool calls are still waiting for their output; {name!r} was"
+                " not run.",
+                failed=True,
+            )
+            return
         if tool is None:
             self._give_output(call, f"Error: there is no tool named {name!r}.", failed=True)
             return
@@ -217,7 +226,7 @@ class SessionTools(SessionState):
         if text is None or response_id in self._tripped:
             return
         guardrails = self._active_guardrails
-        if not guardrails:
+        if not guardrails or self._guardrails.full:
             return
         run_id = self._ids()
         self._guardrails.started(
