@@ -10,7 +10,8 @@ others hold after every step.
    has said a response is active (``response.created`` without its ``response.done``).
 2. *Settled:* no request for a response is lost, and none is invented. Requests are
    ``SendMessage``, a push-to-talk commit, a raw ``response.create``, a guardrail trip, and the
-   follow-up of a (not cancelled) response's tool calls once all have outputs. Every request is
+   follow-up of a (not cancelled) response's tool calls once all have outputs (calls that
+   come after their response's ``response.done`` want one more of their own). Every request is
    followed by a ``response.create`` the server accepted; between two accepted ones there is at
    least one request (deferred requests coalesce into one); and the session no longer believes
    a response is active.
