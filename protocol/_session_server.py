@@ -44,6 +44,8 @@ class SessionServer(SessionTools):
                 isinstance(detection, dict)
                 and detection.get("interrupt_response", True) is not False
             )
+        if isinstance(audio_in, dict) and "format" in audio_in:
+            self._input_format = AudioFormat.from_wire(audio_in["format"])
         if isinstance(audio_out, dict) and "format" in audio_out:
             self._playback.output_format = AudioFormat.from_wire(audio_out["format"])
 

@@ -18,6 +18,7 @@ from ._recent import Recent, RecentMap
 from ._responses import ResponseGate
 from ._tool_calls import Call, ToolCalls
 from .agent import Agent
+from .audio.formats import PCM16, AudioFormat
 from .config import UNSET, RunConfig, SessionModelSettings, to_session_payload
 from .errors import LocalProtocolError
 from .history import History
@@ -81,6 +82,7 @@ class SessionState:
         self._silenced = Recent()  # responses whose audio is no longer delivered
         self._out_of_band = Recent()
         self._cancel_on_create = False
+        self._input_format: AudioFormat = PCM16  # what SendAudio must hold whole samples of
         self._turn_detection_on = True  # the server's default is server VAD
         self._server_interrupts = True
         self._updates_in_flight: list[str] = []  # our session.updates not yet answered
@@ -161,6 +163,8 @@ class SessionState:
         """What the session itself must know of the settings it asks for."""
         if settings.output_audio_format is not UNSET:
             self._playback.output_format = settings.output_audio_format
+        if settings.input_audio_format is not UNSET:
+            self._input_format = settings.input_audio_format
         detection = settings.turn_detection
         if detection is UNSET:
             return

@@ -40,6 +40,7 @@ Nothing the server sends makes ``handle`` raise: invalid data becomes an ``Error
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -100,6 +101,10 @@ class Session(SessionServer):
     def handle(self, event: inputs.AnyInput, *, now: float | None = None) -> list[Output]:
         """Take one event; return what to send, what to tell subscribers, what to do."""
         if now is not None:
+            if isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now):
+                raise LocalProtocolError(
+                    f"Session.handle: now must be a finite number, got {now!r}"
+                )
             self._now = now
         out: list[Output] = []
         self._out = out
@@ -166,6 +171,8 @@ class Session(SessionServer):
     def _command(self, event: inputs.Input, command: Callable[[Any], None]) -> None:
         if self._state == "closed":
             raise LocalProtocolError(f"cannot {type(event).__name__}: {self._closed_why}")
+        if isinstance(event, inputs.SendAudio):
+            self._check_audio(event.data)  # before it is queued: refused, it changes nothing
         if self._state != "ready":
             if len(self._queued) >= self.config.max_pending_app_inputs:
                 raise LocalProtocolError(
@@ -191,6 +198,16 @@ class Session(SessionServer):
             self._emit(wire.InputAudioBufferCommit())
             if not self._turn_detection_on:
                 self._request_response()  # push-to-talk: the commit is the end of the turn
+
+    def _check_audio(self, data: bytes) -> None:
+        width = self._input_format.bytes_per_sample
+        if len(data) % width:
+            name = "PCM16" if self._input_format.type == "audio/pcm" else self._input_format.type
+            raise LocalProtocolError(
+                f"SendAudio.data has an odd length for {name} input audio ({len(data)} bytes):"
+                f" it is {width} bytes a sample, and a stray byte would shift every later"
+                " sample; send whole samples"
+            )
 
     def _clear_audio(self, event: inputs.ClearAudio) -> None:
         self._emit(wire.InputAudioBufferClear())

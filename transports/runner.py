@@ -122,10 +122,14 @@ class RealtimeSession:
         """A response is active or requested, or a tool is still running: more is coming."""
         return self._core.response_active or bool(self._tasks)
 
-    async def send_message(self, message: str | UserMessage) -> None:
+    async def send_message(self, message: str | UserMessage | Mapping[str, Any]) -> None:
+        """Text, a ``UserMessage``, or a GA user message dict with ``content`` parts."""
         await self._command(inputs.SendMessage(message=message))
 
-    async def send_audio(self, pcm: bytes, *, commit: bool = False) -> None:
+    async def send_audio(
+        self, pcm: bytes | bytearray | memoryview, *, commit: bool = False
+    ) -> None:
+        """Audio in the input format (PCM16: whole samples, an even number of bytes)."""
         await self._command(inputs.SendAudio(data=pcm, commit=commit))
 
     async def clear_audio(self) -> None:

@@ -27,6 +27,7 @@ from .values import (
     one_of,
     optional,
     positive_int,
+    positive_seconds,
 )
 
 __all__ = ["Dialect", "ModelConfig", "RunConfig"]
@@ -44,13 +45,6 @@ def _to_tuple(value: Iterable[Any]) -> tuple[Any, ...]:
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
         raise LocalProtocolError(f"RunConfig.output_guardrails must be a sequence, got {value!r}")
     return tuple(value)
-
-
-def _check_timeout(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        fail(instance, attribute, "a number of seconds > 0, or None (no timeout)", value)
 
 
 @attrs.frozen(kw_only=True)
@@ -71,7 +65,7 @@ class RunConfig:
     tracing_disabled: bool = attrs.field(default=False, validator=boolean)
     """True sends ``tracing: null`` whatever ``model_settings.tracing`` says."""
 
-    tool_timeout_s: float | None = attrs.field(default=30.0, validator=_check_timeout)
+    tool_timeout_s: float | None = attrs.field(default=30.0, validator=positive_seconds)
     """Timeout of a tool call for tools without their own; ``None`` waits forever."""
 
     max_pending_app_inputs: int = attrs.field(default=256, validator=positive_int)
