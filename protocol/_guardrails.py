@@ -88,3 +88,8 @@ class GuardrailText:
 
     def started(self, run_id: str, run: GuardrailRun) -> None:
         self.runs[run_id] = run
+
+    def awaiting(self, response_id: str) -> bool:
+        """A check of the response's text waits for its verdict (a scan of at most
+        ``MAX_OUTSTANDING_RUNS``, done at a response's end and at each verdict)."""
+        return any(run.response_id == response_id for run in self.runs.values())

@@ -118,9 +118,10 @@ class SessionServer(SessionTools):
         self._response_started.pop(response_id)
         # The agent that started it: a handoff during the response changes current_agent.
         agent = self._response_agents.pop(response_id) or self._agent
-        self._emit(events.AgentEndEvent(agent=agent, response_id=response_id, status=status))
+        due = self._calls.response_done(response_id, follow_up=status != "cancelled")
+        self._end_turn(events.AgentEndEvent(agent=agent, response_id=response_id, status=status))
         # Function calls whose outputs were all given while the response ran: follow up now.
-        if self._calls.response_done(response_id, follow_up=status != "cancelled") is not None:
+        if due is not None:
             # Asked while the response still counts as active, so that it coalesces with
             # any request deferred meanwhile: one response.create serves both.
             self._request_response()

@@ -129,6 +129,17 @@ class ToolCalls:
         entry.ended, entry.wants_follow_up = True, follow_up
         return self._due(response_id, entry)
 
+    def owe_unfollowed(self, response_id: str) -> bool:
+        """The response has ended wanting no follow-up, and some of its calls still owe an
+        output."""
+        entry = self._responses.get(response_id)
+        return (
+            entry is not None
+            and entry.ended
+            and not entry.wants_follow_up
+            and bool(entry.unanswered)
+        )
+
     def _response(self, response_id: str) -> _ResponseCalls:
         entry = self._responses.get(response_id)
         if entry is None:

@@ -49,7 +49,7 @@ from ._responses import is_out_of_band
 from ._session_server import SessionServer
 from ._session_state import MAX_APPEND_BYTES, Output
 from .agent import Agent
-from .config import RunConfig
+from .config import RunConfig, SessionModelSettings
 from .errors import LocalProtocolError, RemoteProtocolError
 from .items import (
     item_to_wire,
@@ -71,9 +71,18 @@ class Session(SessionServer):
         context: Any = None,
         dialect: Dialect = "ga",
         id_factory: Callable[[], str] | None = None,
+        initial_model_settings: SessionModelSettings | None = None,
     ) -> None:
+        """``initial_model_settings`` is the lowest layer of the settings
+        (``ModelConfig.initial_model_settings``, which the driver passes): beneath the agent's
+        instructions and ``config.model_settings``, each of which overrides it."""
         super().__init__(
-            agent, config=config, context=context, dialect=dialect, id_factory=id_factory
+            agent,
+            config=config,
+            context=context,
+            dialect=dialect,
+            id_factory=id_factory,
+            initial_model_settings=initial_model_settings,
         )
         self._input_handlers: dict[type, Callable[[Any], None]] = {
             inputs.Connected: self._on_connected,

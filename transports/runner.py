@@ -119,8 +119,10 @@ class RealtimeSession:
 
     @property
     def busy(self) -> bool:
-        """A response is active or requested, or a tool is still running: more is coming."""
-        return self._core.response_active or bool(self._tasks)
+        """More is coming: a response is active or requested, a tool call, a guardrail check
+        or a handoff's instructions are still pending (``Session.busy``), or a tool task
+        still runs. ``AgentEndEvent`` with ``busy`` False: the conversation is at rest."""
+        return self._core.busy or bool(self._tasks)
 
     async def send_message(self, message: str | UserMessage | Mapping[str, Any]) -> None:
         """Text, a ``UserMessage``, or a GA user message dict with ``content`` parts."""
@@ -368,7 +370,13 @@ async def run(
     model_config = model_config or ModelConfig()
     if transport is None:
         transport = _default_transport(model_config)
-    core = Session(agent, config=config, context=context, dialect=model_config.dialect)
+    core = Session(
+        agent,
+        config=config,
+        context=context,
+        dialect=model_config.dialect,
+        initial_model_settings=model_config.initial_model_settings,
+    )
     async with transport, anyio.create_task_group() as task_group:
         session = RealtimeSession(core, transport, task_group, subscriber_buffer=subscriber_buffer)
         await session._start()
