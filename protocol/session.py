@@ -24,7 +24,8 @@ naming why). Within *ready* the concerns are kept by small helpers, each in its 
 
 - ``ResponseGate`` (``_responses``): at most one default-conversation response, deferred and
   coalesced ``response.create``;
-- ``ToolCalls`` (``_tool_calls``): one output per call, the follow-up response once per turn;
+- ``ToolCalls`` (``_tool_calls``): one output per call, the follow-up response once per turn
+  (and once per batch of calls that arrive after their response's end);
 - ``Playback`` (``_playback``): the heard position of assistant audio, for exact truncation;
 - ``GuardrailText`` (``_guardrails``): when output guardrails are due;
 - ``History`` (``history``): the items in ``previous_item_id`` order.
@@ -35,7 +36,9 @@ instructions, tool calls, handoffs, guardrails), ``_session_server`` (each serve
 this module (``handle``, the connection's life, the application's commands).
 
 Nothing the server sends makes ``handle`` raise: invalid data becomes an ``ErrorEvent``.
-``handle`` raises ``LocalProtocolError`` only for the caller's misuse.
+``handle`` raises ``LocalProtocolError`` only for the caller's misuse, and then changes
+nothing. Nothing the server sends grows the session's memory without end either: what is kept
+per response, item, call or guardrail run is bounded (``_recent``; docs/session.md, "Bounds").
 """
 
 from __future__ import annotations
