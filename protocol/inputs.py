@@ -20,7 +20,7 @@ import attrs
 from ._repr import short_bytes_repr
 from .agent import Agent
 from .config import SessionModelSettings
-from .config.values import any_str, boolean, finite_number, non_negative_number
+from .config.values import any_str, boolean, finite_number, non_negative_number, optional
 from .errors import LocalProtocolError, RemoteProtocolError
 from .items import UserMessage, item_from_wire
 from .wire import ClientEvent, ServerEvent
@@ -204,26 +204,27 @@ class AudioPlayed:
 
 @attrs.frozen(kw_only=True)
 class ToolResult:
-    """The output of a ``CallTool`` effect. ``failed`` marks an error text (an exception)."""
+    """The output of a ``CallTool`` effect (a str: it is what the model reads). ``failed``
+    marks an error text (an exception)."""
 
-    call_id: str
-    output: str
-    failed: bool = False
+    call_id: str = attrs.field(validator=any_str)
+    output: str = attrs.field(validator=any_str)
+    failed: bool = attrs.field(default=False, validator=boolean)
 
 
 @attrs.frozen(kw_only=True)
 class ApproveTool:
     """Run a tool call that waits for approval (``ToolApprovalRequiredEvent``)."""
 
-    call_id: str
+    call_id: str = attrs.field(validator=any_str)
 
 
 @attrs.frozen(kw_only=True)
 class RejectTool:
     """Refuse a tool call that waits for approval; ``message`` is what the model is told."""
 
-    call_id: str
-    message: str | None = None
+    call_id: str = attrs.field(validator=any_str)
+    message: str | None = attrs.field(default=None, validator=optional(any_str))
 
 
 @attrs.frozen(kw_only=True)
@@ -243,9 +244,9 @@ class GuardrailResult:
 class InstructionsResolved:
     """The answer to ``ResolveInstructions``: the agent's instructions, or why there are none."""
 
-    request_id: str
-    instructions: str = ""
-    error: str | None = None
+    request_id: str = attrs.field(validator=any_str)
+    instructions: str = attrs.field(default="", validator=any_str)
+    error: str | None = attrs.field(default=None, validator=optional(any_str))
 
 
 @attrs.frozen(kw_only=True)

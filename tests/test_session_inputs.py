@@ -126,6 +126,25 @@ def test_the_now_given_to_handle_must_be_finite(now: Any) -> None:
     assert sent(s.handle(inputs.SendMessage(message="hi"), now=1.0))
 
 
+# -- answers to effects ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("make", "why"),
+    [
+        (lambda: inputs.ToolResult(call_id="call_1", output={"temp": 20}), r"ToolResult\.output"),
+        (lambda: inputs.ToolResult(call_id=1, output="ok"), r"ToolResult\.call_id"),
+        (lambda: inputs.ToolResult(call_id="c", output="ok", failed=1), r"ToolResult\.failed"),
+        (lambda: inputs.RejectTool(call_id="c", message=5), r"RejectTool\.message"),
+        (lambda: inputs.InstructionsResolved(request_id="r", instructions=None), "instructions"),
+    ],
+)
+def test_answers_to_effects_are_checked_when_made(make: Any, why: str) -> None:
+    # A dict output would reach the model as an invalid function_call_output.
+    with pytest.raises(LocalProtocolError, match=why):
+        make()
+
+
 # -- messages ---------------------------------------------------------------------------------
 
 
