@@ -4,18 +4,25 @@ Guardrails see an assistant item's accumulated transcript (or text) each time it
 ``debounce_text_length`` characters, and once more when the item is done, so a reply shorter
 than the debounce length is checked too (the Agents SDK never checks those). Text is kept as a
 list of deltas and joined only when a check is due: O(1) per delta.
+
+Bounds: the text of the last ``MAX_TRACKED_RESPONSES`` items not yet done is kept (an item
+forgotten past it is checked on what arrives afterwards, and whole when it is done, since the
+``.done`` event carries the whole text); at most ``MAX_OUTSTANDING_RUNS`` checks await their
+verdict, and a check due while that many are out is skipped (the next one, at the next
+``debounce_text_length`` characters or at the item's end, covers its text). So every run that
+went out can be answered, in any order.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 import attrs
+
+from ._recent import MAX_TRACKED_RESPONSES, RecentMap
 
 __all__ = ["GuardrailRun", "GuardrailText"]
 
 MAX_OUTSTANDING_RUNS = 256
-"""Guardrail runs awaiting their result; beyond this the oldest verdicts are not awaited."""
+"""Guardrail runs awaiting their verdict at once; a check due beyond it is skipped."""
 
 
 @attrs.define(kw_only=True, eq=False)
@@ -40,8 +47,8 @@ class GuardrailText:
 
     def __init__(self, debounce: int) -> None:
         self.debounce = debounce
-        self._items: dict[str, _ItemText] = {}
-        self.runs: OrderedDict[str, GuardrailRun] = OrderedDict()
+        self._items: RecentMap[str, _ItemText] = RecentMap(MAX_TRACKED_RESPONSES)
+        self.runs: dict[str, GuardrailRun] = {}
 
     def delta(self, response_id: str, item_id: str, delta: str) -> str | None:
         """Text grew: the whole text when a check is due, else None."""
@@ -56,7 +63,7 @@ class GuardrailText:
 
     def done(self, response_id: str, item_id: str, text: str | None) -> str | None:
         """The item's text is final: the text to check, unless exactly this was checked."""
-        entry = self._items.pop(item_id, None)
+        entry = self._items.pop(item_id)
         if text is None:
             if entry is None:
                 return None
@@ -66,7 +73,7 @@ class GuardrailText:
         return text
 
     def forget(self, item_id: str) -> None:
-        self._items.pop(item_id, None)
+        self._items.pop(item_id)
 
     def _check(self, entry: _ItemText) -> str:
         text = "".join(entry.parts)
@@ -74,7 +81,15 @@ class GuardrailText:
         entry.checked = entry.length
         return text
 
+    @property
+    def full(self) -> bool:
+        """``MAX_OUTSTANDING_RUNS`` checks await their verdict: the next due one is skipped."""
+        return len(self.runs) >= MAX_OUTSTANDING_RUNS
+
     def started(self, run_id: str, run: GuardrailRun) -> None:
         self.runs[run_id] = run
-        while len(self.runs) > MAX_OUTSTANDING_RUNS:
-            self.runs.popitem(last=False)
+
+    def awaiting(self, response_id: str) -> bool:
+        """A check of the response's text waits for its verdict (a scan of at most
+        ``MAX_OUTSTANDING_RUNS``, done at a response's end and at each verdict)."""
+        return any(run.response_id == response_id for run in self.runs.values())

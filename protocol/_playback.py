@@ -12,8 +12,8 @@ the server refused). Nothing played means the item is deleted, not truncated to 
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 
+from ._recent import RecentMap
 from .audio.formats import PCM16, AudioFormat
 from .wire import ConversationItemDelete, ConversationItemTruncate
 
@@ -64,7 +64,7 @@ class Playback:
     __slots__ = ("_tracks", "output_format")
 
     def __init__(self) -> None:
-        self._tracks: OrderedDict[str, Track] = OrderedDict()
+        self._tracks: RecentMap[str, Track] = RecentMap(MAX_TRACKS)
         self.output_format: AudioFormat = PCM16
 
     def received(
@@ -73,10 +73,9 @@ class Playback:
         """Audio arrived for an item: its track (made on the first delta)."""
         track = self._tracks.get(item_id)
         if track is None:
-            track = Track(response_id, content_index, self.output_format, now)
-            self._tracks[item_id] = track
-            if len(self._tracks) > MAX_TRACKS:
-                self._tracks.popitem(last=False)
+            track = self._tracks[item_id] = Track(
+                response_id, content_index, self.output_format, now
+            )
         track.received_bytes += nbytes
         return track
 

@@ -44,6 +44,8 @@ class SessionServer(SessionTools):
                 isinstance(detection, dict)
                 and detection.get("interrupt_response", True) is not False
             )
+        if isinstance(audio_in, dict) and "format" in audio_in:
+            self._input_format = AudioFormat.from_wire(audio_in["format"])
         if isinstance(audio_out, dict) and "format" in audio_out:
             self._playback.output_format = AudioFormat.from_wire(audio_out["format"])
 
@@ -111,13 +113,15 @@ class SessionServer(SessionTools):
                 )
             )
         if response_id in self._out_of_band:
+            self._calls.response_done(response_id, follow_up=False)
             return
-        self._response_started.pop(response_id, None)
+        self._response_started.pop(response_id)
         # The agent that started it: a handoff during the response changes current_agent.
-        agent = self._response_agents.pop(response_id, self._agent)
-        self._emit(events.AgentEndEvent(agent=agent, response_id=response_id, status=status))
+        agent = self._response_agents.pop(response_id) or self._agent
+        due = self._calls.response_done(response_id, follow_up=status != "cancelled")
+        self._end_turn(events.AgentEndEvent(agent=agent, response_id=response_id, status=status))
         # Function calls whose outputs were all given while the response ran: follow up now.
-        if self._calls.response_done(response_id, cancelled=status == "cancelled") is not None:
+        if due is not None:
             # Asked while the response still counts as active, so that it coalesces with
             # any request deferred meanwhile: one response.create serves both.
             self._request_response()
@@ -290,7 +294,7 @@ class SessionServer(SessionTools):
         self._truncation_metrics(event.item_id)
 
     def _truncation_metrics(self, item_id: str) -> None:
-        interrupted_at = self._interrupted_at.pop(item_id, None)
+        interrupted_at = self._interrupted_at.pop(item_id)
         if interrupted_at is None:
             return
         track = self._playback.get(item_id)

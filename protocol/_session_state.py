@@ -14,10 +14,11 @@ import attrs
 from . import effects, events, inputs, wire
 from ._guardrails import GuardrailText
 from ._playback import Playback, Track
-from ._recent import Recent
+from ._recent import Recent, RecentMap
 from ._responses import ResponseGate
 from ._tool_calls import Call, ToolCalls
 from .agent import Agent
+from .audio.formats import PCM16, AudioFormat
 from .config import UNSET, RunConfig, SessionModelSettings, to_session_payload
 from .errors import LocalProtocolError
 from .history import History
@@ -54,9 +55,18 @@ class SessionState:
         context: Any = None,
         dialect: Dialect = "ga",
         id_factory: Callable[[], str] | None = None,
+        initial_model_settings: SessionModelSettings | None = None,
     ) -> None:
         if not isinstance(agent, Agent):
             raise LocalProtocolError(f"Session needs an Agent, got {type(agent).__name__}")
+        initial = (
+            SessionModelSettings() if initial_model_settings is None else initial_model_settings
+        )
+        if not isinstance(initial, SessionModelSettings):
+            raise LocalProtocolError(
+                "Session initial_model_settings must be SessionModelSettings or None, got a"
+                f" {type(initial).__name__}"
+            )
         if dialect not in ("ga", "beta"):
             raise LocalProtocolError(f"unknown dialect {dialect!r}; expected 'ga' or 'beta'")
         self.config = config if config is not None else RunConfig()
@@ -65,7 +75,11 @@ class SessionState:
         self.history = History()
         self._agent = agent
         self._ids = id_factory if id_factory is not None else counter_ids()
-        self._settings: SessionModelSettings = self.config.model_settings
+        # The layers, lowest first: the initial settings (ModelConfig's), the agent's own
+        # instructions (given to every update; so the initial layer's are dropped), the
+        # RunConfig's settings, then each UpdateSession.
+        initial = attrs.evolve(initial, instructions=UNSET)
+        self._settings: SessionModelSettings = initial.merge(self.config.model_settings)
         self._instructions: str | None = agent.static_instructions
         self._active_guardrails = (*agent.output_guardrails, *self.config.output_guardrails)
         self._now = 0.0
@@ -81,15 +95,21 @@ class SessionState:
         self._silenced = Recent()  # responses whose audio is no longer delivered
         self._out_of_band = Recent()
         self._cancel_on_create = False
+        self._input_format: AudioFormat = PCM16  # what SendAudio must hold whole samples of
         self._turn_detection_on = True  # the server's default is server VAD
         self._server_interrupts = True
         self._updates_in_flight: list[str] = []  # our session.updates not yet answered
         self._create_sent: tuple[str, float] | None = None  # our last response.create, and when
-        self._response_agents: dict[str, Agent] = {}  # active responses' agents, popped at done
-        self._response_started: dict[str, float | None] = {}  # response -> create time
+        # Active responses' agents and create times, popped at their done. Bounded: a
+        # response forgotten unfinished ends under the current agent, with no create time.
+        self._response_agents: RecentMap[str, Agent] = RecentMap()
+        self._response_started: RecentMap[str, float | None] = RecentMap()
         self._speech_stopped_at: float | None = None
         self._first_audio_seen = Recent()
-        self._interrupted_at: dict[str, float] = {}  # item id -> time of the interruption
+        self._held_ends: RecentMap[str, events.AgentEndEvent] = RecentMap()  # see _end_turn
+        # Item id -> time of the interruption, until the server confirms the cut (bounded:
+        # an unconfirmed cut is not waited for forever; its metric is then not reported).
+        self._interrupted_at: RecentMap[str, float] = RecentMap()
         self._usage_totals = [0, 0, 0]  # total, input, output tokens
         self._out: list[Output] = []
         self._note_settings(self._settings)
@@ -104,6 +124,33 @@ class SessionState:
     def response_active(self) -> bool:
         """A default-conversation response is active, or our request for one is in flight."""
         return self._gate.busy
+
+    @property
+    def input_audio_format(self) -> AudioFormat:
+        """The format ``SendAudio`` data is in: the one asked for, or the one the server's
+        ``session.updated`` named last; PCM16 until either. PCM16 data must be whole samples."""
+        return self._input_format
+
+    @property
+    def busy(self) -> bool:
+        """More is coming without a new command: a response is active, requested or
+        deferred; a tool call waits for its output (running, awaiting approval, or a handoff
+        awaiting its target's instructions); a guardrail check waits for its verdict; or
+        commands wait for the start. False once closed.
+
+        A response's ``AgentEndEvent`` waits for its guardrail verdicts (and, when it wants
+        no follow-up, its calls' outputs), so ``AgentEndEvent`` with ``busy`` False means the
+        conversation is at rest: the README's exit idiom."""
+        if self._state == "closed":
+            return False
+        gate = self._gate
+        return (
+            gate.busy
+            or gate.deferred
+            or self._calls.pending
+            or bool(self._guardrails.runs)
+            or bool(self._queued)
+        )
 
     @property
     def ready(self) -> bool:
@@ -129,9 +176,9 @@ class SessionState:
     def _send_session_update(self, *, first: bool = False) -> None:
         settings = self._settings
         if first:
-            # Tracing is set once, at the start: GA refuses to change it afterwards.
-            tracing = self.config.effective_tracing
-            settings = attrs.evolve(settings, tracing=UNSET if tracing is None else tracing)
+            # Tracing is set once, at the start (null when disabled): GA refuses to change it
+            # afterwards.
+            settings = attrs.evolve(settings, tracing=self.config.tracing_for(settings))
         elif settings.tracing is not UNSET:
             settings = attrs.evolve(settings, tracing=UNSET)
         payload = to_session_payload(
@@ -157,6 +204,8 @@ class SessionState:
         """What the session itself must know of the settings it asks for."""
         if settings.output_audio_format is not UNSET:
             self._playback.output_format = settings.output_audio_format
+        if settings.input_audio_format is not UNSET:
+            self._input_format = settings.input_audio_format
         detection = settings.turn_detection
         if detection is UNSET:
             return
@@ -196,8 +245,6 @@ class SessionState:
             self._silenced.add(track.response_id)
         event, end_ms = self._playback.cut(item_id, track, self._now)
         self._interrupted_at[item_id] = self._now
-        if len(self._interrupted_at) > 64:  # unconfirmed cuts are not waited for forever
-            del self._interrupted_at[next(iter(self._interrupted_at))]
         self._emit(
             events.AudioInterruptedEvent(
                 response_id=track.response_id,

@@ -86,7 +86,16 @@ class SessionTools(SessionState):
             tool=tool,
             state=state,
         )
+        full = self._calls.full
         self._calls.add(call)
+        if full:
+            self._give_output(
+                call,
+                f"Error: too many tool calls are still waiting for their output; {name!r} was"
+                " not run.",
+                failed=True,
+            )
+            return
         if tool is None:
             self._give_output(call, f"Error: there is no tool named {name!r}.", failed=True)
             return
@@ -201,6 +210,7 @@ class SessionTools(SessionState):
         due = self._calls.finish(call)
         if due is not None or call.response_id is None:
             self._request_response()
+        self._release_end(call.response_id)
 
     def _on_timer(self, event: inputs.TimerFired) -> None:
         self._now = event.now
@@ -217,7 +227,7 @@ class SessionTools(SessionState):
         if text is None or response_id in self._tripped:
             return
         guardrails = self._active_guardrails
-        if not guardrails:
+        if not guardrails or self._guardrails.full:
             return
         run_id = self._ids()
         self._guardrails.started(
@@ -239,8 +249,13 @@ class SessionTools(SessionState):
         run = self._guardrails.runs.pop(event.run_id, None)
         if run is None:
             raise LocalProtocolError(f"no RunGuardrails with run_id {event.run_id!r}")
-        if not event.tripped or run.response_id in self._tripped or self._state == "closed":
+        if self._state == "closed":
             return
+        if event.tripped and run.response_id not in self._tripped:
+            self._trip(run, event)
+        self._release_end(run.response_id)
+
+    def _trip(self, run: GuardrailRun, event: inputs.GuardrailResult) -> None:
         self._tripped.add(run.response_id)
         self._emit(
             events.GuardrailTrippedEvent(
@@ -255,3 +270,26 @@ class SessionTools(SessionState):
         notice = user_text(f"guardrail triggered: {', '.join(event.tripped)}")
         self._emit(wire.ConversationItemCreate(item=item_to_wire(notice)))
         self._request_response()
+
+    # -- the end of a response --------------------------------------------------------------
+
+    def _end_turn(self, end: events.AgentEndEvent) -> None:
+        """``AgentEndEvent``, held while its response still waits for guardrail verdicts or
+        (wanting no follow-up) for its calls' outputs: what those bring (a trip's notice
+        and its response, the tool ends) would otherwise come after the end with nothing to
+        announce it, and whoever waits for an end with ``busy`` False would miss it."""
+        if self._holds_end(end.response_id):
+            self._held_ends[end.response_id] = end
+        else:
+            self._emit(end)
+
+    def _release_end(self, response_id: str | None) -> None:
+        if response_id is None or response_id not in self._held_ends:
+            return
+        if not self._holds_end(response_id):
+            end = self._held_ends.pop(response_id)
+            assert end is not None
+            self._emit(end)
+
+    def _holds_end(self, response_id: str) -> bool:
+        return self._guardrails.awaiting(response_id) or self._calls.owe_unfollowed(response_id)

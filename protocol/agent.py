@@ -35,6 +35,7 @@ from ._tool_schema import (
     parse_object,
     type_hints,
 )
+from .config.values import any_str, boolean, positive_seconds
 from .errors import LocalProtocolError
 
 __all__ = [
@@ -119,25 +120,20 @@ class FunctionTool:
     """
 
     name: str = attrs.field(validator=_check_tool_name)
-    description: str = ""
+    description: str = attrs.field(default="", validator=any_str)
     params_json_schema: dict[str, Any] = attrs.field(
         factory=empty_parameters, validator=_check_parameters
     )
     on_invoke: Callable[..., Any] = attrs.field(validator=_check_callable)
-    strict_json_schema: bool = True
-    needs_approval: bool = False
-    timeout_s: float | None = attrs.field(default=None)
+    strict_json_schema: bool = attrs.field(default=True, validator=boolean)
+    needs_approval: bool = attrs.field(default=False, validator=boolean)
+    timeout_s: float | None = attrs.field(default=None, validator=positive_seconds)
     is_async: bool = attrs.field(
         default=attrs.Factory(lambda self: _is_async(self.on_invoke), takes_self=True)
     )
     binding: _Binding | None = attrs.field(default=None, repr=False)
     """Set by ``function_tool``: which parameter takes the context, and how JSON values
     become the function's arguments. None for a tool made by hand."""
-
-    @timeout_s.validator
-    def _check_timeout(self, attribute: attrs.Attribute[Any], value: float | None) -> None:
-        if value is not None and not (isinstance(value, (int, float)) and 0 < value < float("inf")):
-            raise LocalProtocolError(f"timeout_s must be a positive number or None, not {value!r}")
 
     def __repr__(self) -> str:
         return f"FunctionTool(name={self.name!r})"
@@ -212,10 +208,12 @@ def _make_tool(
 ) -> FunctionTool:
     if not callable(func):
         raise LocalProtocolError(f"function_tool needs a function, not {func!r}")
-    tool_name = name or getattr(func, "__name__", None)
-    if not tool_name:
+    tool_name = getattr(func, "__name__", None) if name is None else name
+    if tool_name is None:
         raise LocalProtocolError(f"{func!r} has no __name__: give function_tool a name=")
     _refuse_bad_name(tool_name)  # before the schema, whose errors would name the tool
+    if not isinstance(strict, bool):  # the schema is derived before FunctionTool checks it
+        raise LocalProtocolError(f"function_tool: strict_mode must be a bool, got {strict!r}")
     where = f"tool {tool_name!r}"
     hints = type_hints(func, where)
     summary, documented = parse_docstring(getattr(func, "__doc__", None))
@@ -543,7 +541,9 @@ class Agent:
     identity, so agents can key dicts.
     """
 
-    name: str = attrs.field(validator=_check_name)
+    name: str = attrs.field(default="Agent", validator=_check_name)
+    """Shown in events and in the ``transfer_to_<name>`` tool of a handoff to it; the seed's
+    default is ``"Agent"``."""
     instructions: Instructions = attrs.field(default="", validator=_check_instructions)
     tools: tuple[FunctionTool, ...] = attrs.field(default=(), converter=_to_tools)
     handoffs: tuple[Handoff, ...] = attrs.field(default=(), converter=_to_handoffs)

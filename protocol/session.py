@@ -24,7 +24,8 @@ naming why). Within *ready* the concerns are kept by small helpers, each in its 
 
 - ``ResponseGate`` (``_responses``): at most one default-conversation response, deferred and
   coalesced ``response.create``;
-- ``ToolCalls`` (``_tool_calls``): one output per call, the follow-up response once per turn;
+- ``ToolCalls`` (``_tool_calls``): one output per call, the follow-up response once per turn
+  (and once per batch of calls that arrive after their response's end);
 - ``Playback`` (``_playback``): the heard position of assistant audio, for exact truncation;
 - ``GuardrailText`` (``_guardrails``): when output guardrails are due;
 - ``History`` (``history``): the items in ``previous_item_id`` order.
@@ -35,11 +36,14 @@ instructions, tool calls, handoffs, guardrails), ``_session_server`` (each serve
 this module (``handle``, the connection's life, the application's commands).
 
 Nothing the server sends makes ``handle`` raise: invalid data becomes an ``ErrorEvent``.
-``handle`` raises ``LocalProtocolError`` only for the caller's misuse.
+``handle`` raises ``LocalProtocolError`` only for the caller's misuse, and then changes
+nothing. Nothing the server sends grows the session's memory without end either: what is kept
+per response, item, call or guardrail run is bounded (``_recent``; docs/session.md, "Bounds").
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -48,7 +52,7 @@ from ._responses import is_out_of_band
 from ._session_server import SessionServer
 from ._session_state import MAX_APPEND_BYTES, Output
 from .agent import Agent
-from .config import RunConfig
+from .config import RunConfig, SessionModelSettings
 from .errors import LocalProtocolError, RemoteProtocolError
 from .items import (
     item_to_wire,
@@ -70,9 +74,18 @@ class Session(SessionServer):
         context: Any = None,
         dialect: Dialect = "ga",
         id_factory: Callable[[], str] | None = None,
+        initial_model_settings: SessionModelSettings | None = None,
     ) -> None:
+        """``initial_model_settings`` is the lowest layer of the settings
+        (``ModelConfig.initial_model_settings``, which the driver passes): beneath the agent's
+        instructions and ``config.model_settings``, each of which overrides it."""
         super().__init__(
-            agent, config=config, context=context, dialect=dialect, id_factory=id_factory
+            agent,
+            config=config,
+            context=context,
+            dialect=dialect,
+            id_factory=id_factory,
+            initial_model_settings=initial_model_settings,
         )
         self._input_handlers: dict[type, Callable[[Any], None]] = {
             inputs.Connected: self._on_connected,
@@ -100,6 +113,10 @@ class Session(SessionServer):
     def handle(self, event: inputs.AnyInput, *, now: float | None = None) -> list[Output]:
         """Take one event; return what to send, what to tell subscribers, what to do."""
         if now is not None:
+            if isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now):
+                raise LocalProtocolError(
+                    f"Session.handle: now must be a finite number, got {now!r}"
+                )
             self._now = now
         out: list[Output] = []
         self._out = out
@@ -166,6 +183,8 @@ class Session(SessionServer):
     def _command(self, event: inputs.Input, command: Callable[[Any], None]) -> None:
         if self._state == "closed":
             raise LocalProtocolError(f"cannot {type(event).__name__}: {self._closed_why}")
+        if isinstance(event, inputs.SendAudio):
+            self._check_audio(event.data)  # before it is queued: refused, it changes nothing
         if self._state != "ready":
             if len(self._queued) >= self.config.max_pending_app_inputs:
                 raise LocalProtocolError(
@@ -191,6 +210,16 @@ class Session(SessionServer):
             self._emit(wire.InputAudioBufferCommit())
             if not self._turn_detection_on:
                 self._request_response()  # push-to-talk: the commit is the end of the turn
+
+    def _check_audio(self, data: bytes) -> None:
+        width = self._input_format.bytes_per_sample
+        if len(data) % width:
+            name = "PCM16" if self._input_format.type == "audio/pcm" else self._input_format.type
+            raise LocalProtocolError(
+                f"SendAudio.data has an odd length for {name} input audio ({len(data)} bytes):"
+                f" it is {width} bytes a sample, and a stray byte would shift every later"
+                " sample; send whole samples"
+            )
 
     def _clear_audio(self, event: inputs.ClearAudio) -> None:
         self._emit(wire.InputAudioBufferClear())

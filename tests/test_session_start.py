@@ -164,13 +164,57 @@ def test_a_tracing_config_is_sent_as_an_object() -> None:
     }
 
 
-def test_tracing_is_absent_when_disabled() -> None:
+def test_tracing_is_null_when_disabled() -> None:
     config = RunConfig(
         tracing_disabled=True,
         model_settings=SessionModelSettings(tracing=TracingConfig(workflow_name="w")),
     )
     payload = first_session_update(Session(agent(), config=config).handle(inputs.Connected()))
-    assert "tracing" not in payload
+    assert "tracing" in payload and payload["tracing"] is None
+
+
+def test_tracing_set_to_none_is_sent_as_null() -> None:
+    config = RunConfig(model_settings=SessionModelSettings(tracing=None))
+    payload = first_session_update(Session(agent(), config=config).handle(inputs.Connected()))
+    assert "tracing" in payload and payload["tracing"] is None
+
+
+# -- ModelConfig.initial_model_settings: the lowest layer -------------------------------------
+
+
+def test_initial_model_settings_are_the_lowest_layer_of_the_first_update() -> None:
+    initial = SessionModelSettings(
+        voice="alloy",
+        speed=1.2,
+        instructions="Not the agent's.",
+        turn_detection=None,
+        tracing=TracingConfig(workflow_name="initial"),
+    )
+    config = RunConfig(model_settings=SessionModelSettings(voice="cedar"))
+    session = Session(agent(tools=[get_weather]), config=config, initial_model_settings=initial)
+    payload = first_session_update(session.handle(inputs.Connected()))
+    assert payload["audio"]["output"] == {"voice": "cedar", "speed": 1.2}  # the RunConfig wins
+    assert payload["instructions"] == "Be brief."  # the agent's sit above this layer
+    assert payload["audio"]["input"]["turn_detection"] is None
+    assert payload["tracing"] == {"workflow_name": "initial"}
+    # The session goes by them too: push-to-talk, so a commit asks for a response.
+    assert creates(session.handle(inputs.SendAudio(data=bytes(4800), commit=True)))
+
+
+def test_the_runs_settings_override_the_initial_ones_instructions_included() -> None:
+    initial = SessionModelSettings(instructions="Initial.", tracing=TracingConfig(group_id="g"))
+    config = RunConfig(
+        model_settings=SessionModelSettings(instructions="From the run."), tracing_disabled=True
+    )
+    session = Session(agent(), config=config, initial_model_settings=initial)
+    payload = first_session_update(session.handle(inputs.Connected()))
+    assert payload["instructions"] == "From the run."
+    assert payload["tracing"] is None
+
+
+def test_initial_model_settings_must_be_settings() -> None:
+    with pytest.raises(LocalProtocolError, match="initial_model_settings"):
+        Session(agent(), initial_model_settings={"voice": "alloy"})  # type: ignore[arg-type]
 
 
 def test_tracing_is_sent_only_in_the_first_session_update() -> None:

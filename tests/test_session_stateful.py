@@ -158,7 +158,7 @@ turns = st.lists(
     min_size=1,
     max_size=3,
 )
-chunk_sizes = st.lists(st.integers(1, 7000), min_size=1, max_size=4)
+chunk_sizes = st.lists(st.integers(1, 3500), min_size=1, max_size=4)  # in samples
 
 
 @settings(max_examples=40, deadline=None)

@@ -119,13 +119,19 @@ class RealtimeSession:
 
     @property
     def busy(self) -> bool:
-        """A response is active or requested, or a tool is still running: more is coming."""
-        return self._core.response_active or bool(self._tasks)
+        """More is coming: a response is active or requested, a tool call, a guardrail check
+        or a handoff's instructions are still pending (``Session.busy``), or a tool task
+        still runs. ``AgentEndEvent`` with ``busy`` False: the conversation is at rest."""
+        return self._core.busy or bool(self._tasks)
 
-    async def send_message(self, message: str | UserMessage) -> None:
+    async def send_message(self, message: str | UserMessage | Mapping[str, Any]) -> None:
+        """Text, a ``UserMessage``, or a GA user message dict with ``content`` parts."""
         await self._command(inputs.SendMessage(message=message))
 
-    async def send_audio(self, pcm: bytes, *, commit: bool = False) -> None:
+    async def send_audio(
+        self, pcm: bytes | bytearray | memoryview, *, commit: bool = False
+    ) -> None:
+        """Audio in the input format (PCM16: whole samples, an even number of bytes)."""
         await self._command(inputs.SendAudio(data=pcm, commit=commit))
 
     async def clear_audio(self) -> None:
@@ -369,7 +375,13 @@ async def run(
     model_config = model_config or ModelConfig()
     if transport is None:
         transport = _default_transport(model_config)
-    core = Session(agent, config=config, context=context, dialect=model_config.dialect)
+    core = Session(
+        agent,
+        config=config,
+        context=context,
+        dialect=model_config.dialect,
+        initial_model_settings=model_config.initial_model_settings,
+    )
     body_error: BaseException | None = None
     try:
         async with transport, anyio.create_task_group() as task_group:

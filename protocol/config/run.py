@@ -27,6 +27,7 @@ from .values import (
     one_of,
     optional,
     positive_int,
+    positive_seconds,
 )
 
 __all__ = ["Dialect", "ModelConfig", "RunConfig"]
@@ -46,13 +47,6 @@ def _to_tuple(value: Iterable[Any]) -> tuple[Any, ...]:
     return tuple(value)
 
 
-def _check_timeout(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        fail(instance, attribute, "a number of seconds > 0, or None (no timeout)", value)
-
-
 @attrs.frozen(kw_only=True)
 class RunConfig:
     """How a Session runs an agent; the Elixir SDK's ``Codex.Realtime.Config.RunConfig``."""
@@ -69,9 +63,10 @@ class RunConfig:
         factory=GuardrailsSettings, validator=_instance_of(GuardrailsSettings)
     )
     tracing_disabled: bool = attrs.field(default=False, validator=boolean)
-    """True sends ``tracing: null`` whatever ``model_settings.tracing`` says."""
+    """True sends ``tracing: null`` (tracing off) in the first session.update, whatever
+    ``model_settings.tracing`` says."""
 
-    tool_timeout_s: float | None = attrs.field(default=30.0, validator=_check_timeout)
+    tool_timeout_s: float | None = attrs.field(default=30.0, validator=positive_seconds)
     """Timeout of a tool call for tools without their own; ``None`` waits forever."""
 
     max_pending_app_inputs: int = attrs.field(default=256, validator=positive_int)
@@ -81,12 +76,17 @@ class RunConfig:
 
     @property
     def effective_tracing(self) -> TracingSetting:
-        """The tracing to request at session start: ``None`` if disabled, else the setting,
-        ``"auto"`` when the settings leave it unset (the library's default)."""
+        """The tracing to request at session start: ``None`` (sent as ``null``) if disabled,
+        else the setting, ``"auto"`` when the settings leave it unset (the library's
+        default)."""
+        return self.tracing_for(self.model_settings)
+
+    def tracing_for(self, settings: SessionModelSettings) -> TracingSetting:
+        """``effective_tracing`` over ``settings`` (the Session's merged layers) instead of
+        ``model_settings`` alone."""
         if self.tracing_disabled:
             return None
-        tracing = self.model_settings.tracing
-        return "auto" if tracing is UNSET else tracing
+        return "auto" if settings.tracing is UNSET else settings.tracing
 
 
 _SECRET_HEADER_PARTS = ("authorization", "api-key", "apikey", "secret", "token", "cookie")

@@ -7,8 +7,9 @@ Every field starts as ``UNSET``. Three states matter and must stay apart:
   transcription; noise reduction; tracing), sent as JSON ``null``;
 - a value: sent as given.
 
-Layers combine with ``merge``: the agent's defaults, then ``RunConfig.model_settings``, then a
-mid-session ``update_session``; whatever the later layer set wins, ``None`` included.
+Layers combine with ``merge``: ``ModelConfig.initial_model_settings``, the agent's
+instructions, then ``RunConfig.model_settings``, then a mid-session ``update_session``;
+whatever the later layer set wins, ``None`` included.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import enum
+import math
 from collections.abc import Callable, Mapping
 from typing import Any, Final, Literal, NoReturn, TypeAlias
 
@@ -105,6 +106,26 @@ def non_negative_int(instance: object, attribute: attrs.Attribute[Any], value: o
 def positive_int(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         fail(instance, attribute, "an int >= 1", value)
+
+
+def finite_number(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    # bool is an int subclass, but True is never a time or a duration.
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        fail(instance, attribute, "a finite number", value)
+
+
+def non_negative_number(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    # Written as "not inside" so that NaN, which compares false to everything, is refused.
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+        fail(instance, attribute, "a finite number >= 0", value)
+
+
+def positive_seconds(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """A timeout: a finite number of seconds > 0, or None for none."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+        fail(instance, attribute, "a number of seconds > 0, or None (no timeout)", value)
 
 
 def unit_interval(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:

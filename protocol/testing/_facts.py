@@ -94,7 +94,7 @@ class Facts:
         self.incomplete_calls: set[str] = set()
         self.response_calls: dict[str, list[str]] = {}
         self.done: dict[str, str] = {}  # response -> final status
-        self.followed_up: set[str] = set()
+        self.followed_up: set[str] = set()  # calls whose follow-up was asked for
         # (5) audio; (6) order
         self.audio: dict[str, AudioFacts] = {}
         self.previous: dict[str, str | None] = {}
@@ -257,16 +257,17 @@ class Facts:
         self._follow_up(response_id, here)
 
     def _follow_up(self, response_id: str, here: Position) -> None:
-        """A response that is over, not cancelled, with every call answered wants one more."""
-        calls = self.response_calls.get(response_id)
+        """A response that is over, not cancelled, with every call answered wants one more
+        for the calls not followed up yet (a call that came after its response.done, once
+        answered, wants one of its own)."""
+        calls = [c for c in self.response_calls.get(response_id, ()) if c not in self.followed_up]
         if (
             not calls
-            or response_id in self.followed_up
             or self.done.get(response_id, "cancelled") == "cancelled"
             or not all(self.calls[c].outputs for c in calls)
         ):
             return
-        self.followed_up.add(response_id)
+        self.followed_up.update(calls)
         self.requests.append((here, f"the follow-up of the tool calls of {response_id}"))
 
     # -- what the session answered -----------------------------------------------------------

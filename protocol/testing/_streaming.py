@@ -107,6 +107,8 @@ class Streamer:
         self.response_origins: dict[str, str | None] = {}
         """Every response made: the ``event_id`` of the ``response.create`` behind it, or
         None for a server-made one (VAD)."""
+        self.ended_responses: list[str] = []
+        """The default conversation's responses that have ended, in order."""
 
     def new_id(self, prefix: str) -> str:
         """A fresh id: from the injected factory (given the prefix), else ``<prefix>_<n>``."""
@@ -244,6 +246,8 @@ class Streamer:
     ) -> list[wire.ServerEvent]:
         del self._runs[run.id]
         run.plan.clear()
+        if not run.out_of_band:
+            self.ended_responses.append(run.id)
         resource = self._resource(run, status)
         if status == "cancelled":
             resource["status_details"] = {"type": "cancelled", "reason": reason}

@@ -10,7 +10,8 @@ others hold after every step.
    has said a response is active (``response.created`` without its ``response.done``).
 2. *Settled:* no request for a response is lost, and none is invented. Requests are
    ``SendMessage``, a push-to-talk commit, a raw ``response.create``, a guardrail trip, and the
-   follow-up of a (not cancelled) response's tool calls once all have outputs. Every request is
+   follow-up of a (not cancelled) response's tool calls once all have outputs (calls that
+   come after their response's ``response.done`` want one more of their own). Every request is
    followed by a ``response.create`` the server accepted; between two accepted ones there is at
    least one request (deferred requests coalesce into one); and the session no longer believes
    a response is active.
@@ -25,8 +26,8 @@ others hold after every step.
    gave; *settled*, with a server model: it is the server's conversation, item for item.
 7. ``Session.handle`` never raised for what the server sent (garbage frames included).
 8. The same inputs give the same outputs: a fresh session replays the run exactly.
-9. The same audio cut into different chunk sizes appends the same bytes and commits the same
-   turns (``check_chunking``, a property of its own).
+9. The same audio cut into different chunk sizes (whole samples) appends the same bytes and
+   commits the same turns (``check_chunking``, a property of its own).
 
 Besides these, ``check_server_view`` asserts the server model saw nothing a well-behaved
 client never does (``ServerModel.violations``).
@@ -194,8 +195,10 @@ def check_chunking(
     """Invariant 9: each chunking (chunk sizes, used in a cycle) of the same ``turns`` of audio
     appends the same bytes, commits the same turns and sends the same other events.
 
-    Each run starts from ``make_harness()``; every turn is sent as ``SendAudio`` chunks, the
-    last with ``commit=True``, and the run settles after each turn.
+    Chunk sizes count samples of the session's input format (2 bytes each in PCM16, whose
+    chunks must be whole samples; 1 byte in G.711), and ``turns`` hold whole samples. Each run
+    starts from ``make_harness()``; every turn is sent as ``SendAudio`` chunks, the last with
+    ``commit=True``, and the run settles after each turn.
     """
     results = []
     for sizes in chunkings:
@@ -203,10 +206,11 @@ def check_chunking(
             raise ValueError(f"chunk sizes must be >= 1, got {list(sizes)}")
         harness = make_harness()
         harness.settle()
+        width = harness.session.input_audio_format.bytes_per_sample
         for turn in turns:
             start, index = 0, 0
             while True:
-                end = start + sizes[index % len(sizes)]
+                end = start + sizes[index % len(sizes)] * width
                 last = end >= len(turn)
                 harness.handle(inputs.SendAudio(data=turn[start:end], commit=last))
                 if last:

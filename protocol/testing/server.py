@@ -260,6 +260,38 @@ class ServerModel(Streamer):
         """A whole VAD turn: ``speech_started`` then ``speech_stopped`` and what follows."""
         return self.speech_started() + self.speech_stopped(ms)
 
+    def late_call(self, response_id: str, name: str, arguments: str) -> list[wire.ServerEvent]:
+        """A function call of a response that has already ended, as a misbehaving (or
+        racing) server may send it: the call item joins the conversation, then
+        ``response.function_call_arguments.done`` names the ended response."""
+        if response_id not in self.ended_responses:
+            raise LocalProtocolError(f"late_call(): {response_id} is not an ended response")
+        item_id = self.new_id("item")
+        item = {
+            "id": item_id,
+            "type": "function_call",
+            "object": "realtime.item",
+            "status": "in_progress",
+            "call_id": self.new_id("call"),
+            "name": name,
+            "arguments": arguments,
+        }
+        out = self.add_item(item, self.last_item_id)
+        item["status"] = "completed"
+        out.append(
+            wire.ResponseFunctionCallArgumentsDone(
+                event_id=self.new_id("event"),
+                response_id=response_id,
+                item_id=item_id,
+                output_index=0,
+                call_id=item["call_id"],
+                name=name,
+                arguments=arguments,
+            )
+        )
+        out.append(self.item_done(item_id))
+        return out
+
     def drain(self, *, limit: int = 100_000) -> list[wire.ServerEvent]:
         """Step every active response to its end."""
         out: list[wire.ServerEvent] = []

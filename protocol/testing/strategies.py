@@ -280,7 +280,8 @@ class SessionMachine(RuleBasedStateMachine):
     answer in text only), ``session_updates`` (the settings of the ``UpdateSession``
     commands), ``quiet_before_speech`` (True: everything in flight is delivered, both ways,
     before the user starts or stops speaking, so no VAD turn races a ``response.create``),
-    ``close_cancelled_items`` (see ``ServerModel``).
+    ``close_cancelled_items`` (see ``ServerModel``), ``late_calls`` (False: the server never
+    sends a function call after its response's ``response.done``, ``ServerModel.late_call``).
 
     ``harness`` is the run; add your own ``@invariant()`` methods to check more.
     """
@@ -294,6 +295,7 @@ class SessionMachine(RuleBasedStateMachine):
     session_updates: ClassVar[Sequence[SessionModelSettings]] = SESSION_UPDATES
     quiet_before_speech: ClassVar[bool] = False
     close_cancelled_items: ClassVar[bool] = True
+    late_calls: ClassVar[bool] = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -404,6 +406,20 @@ class SessionMachine(RuleBasedStateMachine):
     def server_steps(self, count: int) -> None:
         for _ in range(count):
             self.harness.server_does(self.harness.server.step())
+
+    @precondition(lambda self: self.late_calls and self.harness.server.ended_responses)
+    @rule(data=st.data())
+    @_guarded
+    def late_call(self, data: st.DataObject) -> None:
+        """The server sends a function call of a response that has already ended."""
+        server = self.harness.server
+        tools = server.tools
+        if not tools:
+            return
+        response_id = data.draw(st.sampled_from(server.ended_responses[-3:]), label="response")
+        called = data.draw(st.sampled_from(tools), label="tool")
+        arguments = data.draw(tool_arguments(called), label="arguments")
+        self.harness.server_does(server.late_call(response_id, called["name"], arguments))
 
     @precondition(lambda self: self.harness.server.turn_detection is not None)
     @rule(data=st.data(), ms=st.integers(100, 3000), whole=st.booleans())
