@@ -54,6 +54,7 @@ class SessionState:
         context: Any = None,
         dialect: Dialect = "ga",
         id_factory: Callable[[], str] | None = None,
+        redact: Callable[[str], str] | None = None,
     ) -> None:
         if not isinstance(agent, Agent):
             raise LocalProtocolError(f"Session needs an Agent, got {type(agent).__name__}")
@@ -65,6 +66,8 @@ class SessionState:
         self.history = History()
         self._agent = agent
         self._ids = id_factory if id_factory is not None else counter_ids()
+        # Hides the credentials the driver connected with in whatever the server says.
+        self._redact = redact
         self._settings: SessionModelSettings = self.config.model_settings
         self._instructions: str | None = agent.static_instructions
         self._active_guardrails = (*agent.output_guardrails, *self.config.output_guardrails)

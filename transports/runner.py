@@ -45,6 +45,7 @@ from realtime_sansio.protocol import (
 from realtime_sansio.protocol.history import History
 from realtime_sansio.protocol.items import UserMessage
 
+from .auth import ApiKeyError, Redactor, connection_secrets, resolve_api_key
 from .base import ConnectionClosed, Transport
 from .subscriptions import DEFAULT_SUBSCRIBER_BUFFER, SlowSubscriberError, Subscription
 
@@ -89,8 +90,10 @@ class RealtimeSession:
         task_group: anyio.abc.TaskGroup,
         *,
         subscriber_buffer: int = DEFAULT_SUBSCRIBER_BUFFER,
+        redact: Callable[[str], str] | None = None,
     ) -> None:
         self._core = core
+        self._redact = redact or Redactor()
         self._transport = transport
         self._tg = task_group
         self._subscriber_buffer = subscriber_buffer
@@ -187,7 +190,9 @@ class RealtimeSession:
 
     async def _command(self, event: inputs.Input) -> None:
         if self._close_error is not None:
-            raise LocalProtocolError(f"cannot {type(event).__name__}: {self._close_error}")
+            # The transport's ConnectionClosed quotes the server's close reason.
+            why = self._redact(str(self._close_error))
+            raise LocalProtocolError(f"cannot {type(event).__name__}: {why}")
         self._step(event)
         await self._flush()
 
@@ -360,18 +365,43 @@ async def run(
 
     ``transport`` defaults to a WebSocket connection made from ``model_config`` (see
     ``transports.websocket``); the in-memory fake server is ``transports.memory``.
+
+    Whatever the server says reaches events and errors with the credentials redacted: the
+    key, secret headers and URL credentials of ``model_config``, the key the environment
+    holds, and those of the transport (its ``redactor``, when it has one).
     """
     model_config = model_config or ModelConfig()
     if transport is None:
         transport = _default_transport(model_config)
-    core = Session(agent, config=config, context=context, dialect=model_config.dialect)
+    redact = _redactor(model_config, transport)
+    core = Session(
+        agent, config=config, context=context, dialect=model_config.dialect, redact=redact
+    )
     async with transport, anyio.create_task_group() as task_group:
-        session = RealtimeSession(core, transport, task_group, subscriber_buffer=subscriber_buffer)
+        session = RealtimeSession(
+            core, transport, task_group, subscriber_buffer=subscriber_buffer, redact=redact
+        )
         await session._start()
         try:
             yield session
         finally:
             await session.close()
+
+
+def _redactor(model_config: ModelConfig, transport: Transport) -> Redactor:
+    """Every credential this session may have sent: the transport knows its own, the config
+    and the environment hold the rest (a callable key is the transport's to call, not ours)."""
+    key = model_config.api_key
+    if key is None:
+        try:
+            key = resolve_api_key()
+        except ApiKeyError:  # an unreadable auth.json: no key to hide
+            key = None
+    secrets = connection_secrets(
+        model_config.url, model_config.headers.items(), key if isinstance(key, str) else None
+    )
+    own = getattr(transport, "redactor", None)
+    return own.adding(*secrets) if isinstance(own, Redactor) else Redactor(*secrets)
 
 
 def _default_transport(model_config: ModelConfig) -> Transport:

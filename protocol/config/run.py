@@ -110,27 +110,30 @@ _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")
 
 
+def header_problem(name: object, value: object, owner: str = "ModelConfig.headers") -> str | None:
+    """What is wrong with a handshake header (a message naming ``owner``), or None. The value
+    is never quoted: it may be a secret."""
+    if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+        return f"{owner} has an invalid header name {name!r} (letters, digits, !#$%&'*+-.^_`|~)"
+    if not isinstance(value, str):
+        return f"{owner}[{name!r}] must be a str"
+    if "\r" in value or "\n" in value:
+        # CR/LF would let a header value smuggle further headers into the handshake.
+        return f"{owner}[{name!r}] must be a str without CR or LF"
+    if not _HEADER_VALUE.fullmatch(value):
+        return (
+            f"{owner}[{name!r}] must be printable ASCII: its value has a control or non-ASCII"
+            " character (HTTP sends header bytes, not text)"
+        )
+    return None
+
+
 def _check_headers(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     assert isinstance(value, Mapping)
     for name, header in value.items():
-        # Values are never echoed in these messages: they may be secrets.
-        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
-            raise LocalProtocolError(
-                f"ModelConfig.headers has an invalid header name {name!r}"
-                " (letters, digits and !#$%&'*+-.^_`|~ only)"
-            )
-        if not isinstance(header, str):
-            raise LocalProtocolError(f"ModelConfig.headers[{name!r}] must be a str")
-        if "\r" in header or "\n" in header:
-            # CR/LF would let a header value smuggle further headers into the handshake.
-            raise LocalProtocolError(
-                f"ModelConfig.headers[{name!r}] must be a str without CR or LF"
-            )
-        if not _HEADER_VALUE.fullmatch(header):
-            raise LocalProtocolError(
-                f"ModelConfig.headers[{name!r}] must be printable ASCII: its value has a"
-                " control or non-ASCII character (HTTP sends header bytes, not text)"
-            )
+        problem = header_problem(name, header)
+        if problem is not None:
+            raise LocalProtocolError(problem)
 
 
 def _check_api_key(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -150,26 +153,30 @@ _WS_URL = re.compile(
 )
 
 
+def ws_url_problem(url: str) -> str | None:
+    """What a ws:// or wss:// URL lacks (as "must be ..." would end), or None if usable."""
+    if not url.lower().startswith(("ws://", "wss://")):
+        return "a ws:// or wss:// URL"
+    if not url.isascii() or any(c <= " " or c == "\x7f" for c in url):
+        return "a URL without spaces, control or non-ASCII characters (percent-encode them)"
+    parts = _WS_URL.fullmatch(url)
+    if parts is None or parts["host"] in ("", "[]"):
+        return "a ws:// or wss:// URL with a host"
+    port = parts["port"]
+    if port is not None and not (port.isdigit() and 1 <= int(port) <= 65535):
+        return "a URL whose port is 1..65535"
+    return None
+
+
 def _check_url(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is None:
         return
-    if not isinstance(value, str) or not value.lower().startswith(("ws://", "wss://")):
-        shown = mask_url(value) if isinstance(value, str) else value
-        fail(instance, attribute, "a ws:// or wss:// URL, or None (the default)", shown)
-    # The URL may carry a credential (?token=, user:pass@): errors show it masked.
-    if not value.isascii() or any(c <= " " or c == "\x7f" for c in value):
-        fail(
-            instance,
-            attribute,
-            "a URL without spaces, control or non-ASCII characters (percent-encode them)",
-            mask_url(value),
-        )
-    parts = _WS_URL.fullmatch(value)
-    if parts is None or parts["host"] in ("", "[]"):
-        fail(instance, attribute, "a ws:// or wss:// URL with a host", mask_url(value))
-    port = parts["port"]
-    if port is not None and not (port.isdigit() and 1 <= int(port) <= 65535):
-        fail(instance, attribute, "a URL whose port is 1..65535", mask_url(value))
+    if not isinstance(value, str):
+        fail(instance, attribute, "a ws:// or wss:// URL, or None (the default)", value)
+    problem = ws_url_problem(value)
+    if problem is not None:
+        # The URL may carry a credential (?token=, user:pass@): errors show it masked.
+        fail(instance, attribute, problem, mask_url(value))
 
 
 def _key_repr(value: str | Callable[[], str] | None) -> str:
