@@ -25,7 +25,9 @@ few scans. A text that trips it takes the slow path (one regular expression per 
 is short (up to 1 KiB: error messages, close reasons, transcript deltas); a longer one only if
 a substring check says so (``sk-``, the first or last eight characters of a secret, an escaped
 ASCII character, a percent escape). So a secret is found however it is split in a short text,
-and in a long one when its first or last eight characters are intact or it is escaped.
+and in a long one when its first or last eight characters are intact or it is escaped. A
+secret made only of letters, digits and base64 punctuation gives the prefilter nothing to scan
+for: every text then takes the substring checks, and every short one the slow path.
 
 Secrets shorter than eight characters are ignored: no real credential is that short, and a
 word such as ``unused`` or a letter would match ordinary text, even the names of a frame's
@@ -201,6 +203,9 @@ class Redactor:
             or ("%" in text and _PERCENT_ESCAPE.search(text))
         ):
             return text
+        return self._slow(text)
+
+    def _slow(self, text: str) -> str:
         for pattern in self._patterns:
             text = pattern.sub(REDACTED, text)
         return KEY_SHAPE.sub(REDACTED, text)

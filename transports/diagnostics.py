@@ -28,7 +28,7 @@ import anyio
 import attrs
 from realtime_sansio.protocol import ModelConfig, RemoteProtocolError, wire
 
-from .auth import ApiKeyError, redact, resolve_api_key
+from .auth import ApiKeyError, Redactor, resolve_api_key
 from .base import ConnectionClosed, Transport
 from .connect import open_realtime
 from .websocket import HandshakeError
@@ -97,6 +97,9 @@ async def probe_text_turn(
         return ProbeResult(
             ok=False, reason="connection_failed", detail=str(exc), model=config.model
         )
+    # The key, and whatever else the transport sent (secret headers, the URL's credentials).
+    own = getattr(connection, "redactor", None)
+    redact = own.adding(key) if isinstance(own, Redactor) else Redactor(key)
     seen: list[str] = []
     state: dict[str, str | None] = {"session": None}
     try:
@@ -104,7 +107,7 @@ async def probe_text_turn(
             async with connection:
                 result = await _converse(connection, config, prompt, seen, state)
         # The service may quote the key it refused (an invalid_api_key error): never repeat it.
-        return attrs.evolve(result, detail=redact(result.detail, key))
+        return attrs.evolve(result, detail=redact(result.detail))
     except TimeoutError:
         return ProbeResult(
             ok=False,
@@ -118,7 +121,7 @@ async def probe_text_turn(
         return ProbeResult(
             ok=False,
             reason=_classify(None, exc.status),
-            detail=redact(str(exc), key),
+            detail=redact(str(exc)),
             model=config.model,
         )
     except ConnectionClosed as exc:
@@ -126,7 +129,7 @@ async def probe_text_turn(
         return ProbeResult(
             ok=False,
             reason=reason,
-            detail=redact(str(exc), key),
+            detail=redact(str(exc)),
             model=config.model,
             session_id=state["session"],
             events=tuple(seen),
@@ -135,7 +138,7 @@ async def probe_text_turn(
         return ProbeResult(
             ok=False,
             reason="connection_failed",
-            detail=redact(f"{type(exc).__name__}: {exc}", key),
+            detail=redact(f"{type(exc).__name__}: {exc}"),
             model=config.model,
         )
 
