@@ -28,13 +28,17 @@ import pytest
 import wire_samples as samples
 from realtime_sansio.protocol import (
     Agent,
+    GuardrailFunctionOutput,
     LocalProtocolError,
     ModelConfig,
     RemoteProtocolError,
+    events,
     function_tool,
+    output_guardrail,
     wire,
 )
 from realtime_sansio.transports.cli import main
+from realtime_sansio.transports.memory import FakeServerTransport
 from realtime_sansio.transports.runner import run
 from realtime_sansio.transports.websocket import WebSocketConnection, serve_websocket
 from secret_helpers import shows
@@ -223,3 +227,38 @@ def test_the_cli_shows_nothing_a_hostile_server_echoes(
     for out, err, traceback_expected in ((*outputs[:2], False), (*outputs[2:], True)):
         assert "token=<redacted>" in out  # the demo names its target, masked
         assert ("Traceback" in err) == traceback_expected
+
+
+@pytest.mark.anyio
+async def test_user_code_failures_quoting_a_credential_are_redacted() -> None:
+    # A tool's HTTP client, a guardrail or an instructions function may fail with a message
+    # quoting the credential: it becomes an event and the tool's output for the model.
+    @function_tool
+    def get_weather(city: str) -> str:
+        """The weather in a city."""
+        raise RuntimeError(f"the weather service refused token {TOKEN}")
+
+    @output_guardrail
+    def strict(context: Any, agent: Agent, text: str) -> GuardrailFunctionOutput:
+        raise RuntimeError(f"the moderation service refused token {TOKEN}")
+
+    def instructions(context: Any) -> str:
+        raise RuntimeError(f"the prompt store refused token {TOKEN}")
+
+    agent = Agent(
+        name="Assistant", instructions=instructions, tools=[get_weather], output_guardrails=[strict]
+    )
+    texts: list[str] = []
+    with anyio.fail_after(30):
+        async with run(
+            agent, model_config=ModelConfig(api_key=TOKEN), transport=FakeServerTransport()
+        ) as session:
+            await session.send_message("What is the weather in Paris?")
+            async for event in session:
+                texts.append(repr(event))
+                if isinstance(event, events.AgentEndEvent) and not session.busy:
+                    break
+    tool_ends = [text for text in texts if text.startswith("ToolEndEvent")]
+    assert tool_ends and all("refused token <redacted>" in text for text in tool_ends)
+    assert sum("refused token <redacted>" in text for text in texts) >= 3
+    assert_nothing_shows(texts)

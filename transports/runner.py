@@ -294,7 +294,8 @@ class RealtimeSession:
             except ToolArgumentsError as exc:
                 output, failed = f"Error: invalid arguments for {effect.name!r}: {exc}", True
             except Exception as exc:  # a tool's failure is news for the model, not a crash
-                output, failed = f"Error: {type(exc).__name__}: {exc}", True
+                # Its message may quote a credential (an HTTP client's error): not to the model.
+                output, failed = self._redact(f"Error: {type(exc).__name__}: {exc}"), True
             self._tasks.pop(effect.call_id, None)
             await self._answer(
                 inputs.ToolResult(call_id=effect.call_id, output=output, failed=failed)
@@ -323,7 +324,7 @@ class RealtimeSession:
                 )
             except Exception as exc:  # reported; the reply goes on unchecked by this one
                 name, kind = guardrail.get_name(), type(exc).__name__
-                message = f"guardrail {name!r} raised {kind}: {exc}"
+                message = self._redact(f"guardrail {name!r} raised {kind}: {exc}")
                 self._publish(events.ErrorEvent(code="guardrail_failed", message=message))
                 continue
             if isinstance(verdict, GuardrailFunctionOutput) and verdict.tripwire_triggered:
@@ -342,7 +343,7 @@ class RealtimeSession:
             text = await _call_user(instructions, effect.context)
         except Exception as exc:  # the session starts without them, and says so
             name, kind = effect.agent.name, type(exc).__name__
-            error = f"the instructions of agent {name!r} raised {kind}: {exc}"
+            error = self._redact(f"the instructions of agent {name!r} raised {kind}: {exc}")
             answer = inputs.InstructionsResolved(request_id=effect.request_id, error=error)
         else:
             answer = inputs.InstructionsResolved(

@@ -451,7 +451,9 @@ class WebSocketTransport(WebSocketConnection):
                 " our Sec-WebSocket-Key): it, or a proxy in between, does not speak WebSocket"
                 " correctly"
             )
-        return f"{self._where}: the server's WebSocket upgrade is invalid: {exc}"
+        return (
+            f"{self._where}: the server's WebSocket upgrade is invalid: {self.redactor(str(exc))}"
+        )
 
 
 async def serve_websocket(
