@@ -86,6 +86,12 @@ def test_mask_url(url: str, masked: str | None) -> None:
     assert mask_url(url) == (masked or url)
 
 
+def test_ids_that_look_like_tokens_are_masked_but_not_hunted() -> None:
+    headers = {"OpenAI-Project": "proj_0123456789abcdefABCDEF", "X-Gateway": f"Bearer {TOKEN}"}
+    assert "proj_0123456789" not in repr(ModelConfig(headers=headers))
+    assert connection_secrets(None, headers.items()) == [f"Bearer {TOKEN}", TOKEN]
+
+
 def test_url_secrets() -> None:
     url = f"wss://user:pa55word@gw.test/?token={TOKEN}&model=gpt-realtime"
     assert url_secrets(url) == ["user:pa55word", "pa55word", TOKEN]

@@ -125,7 +125,7 @@ async def test_a_refusal_quoting_the_credential_in_any_form_does_not_show_it(
         head = f"HTTP/1.1 401 Unauthorized\r\nContent-Length: {len(content)}\r\n\r\n"
         return head.encode() + content
 
-    headers = [("Authorization", f"Bearer {KEY}"), ("X-Gateway", TOKEN)]
+    headers = [("Authorization", f"Bearer {KEY}"), ("X-Gateway-Token", TOKEN)]
     async with background() as group:
         port = await listen(group, answering(refuse))
         with pytest.raises(HandshakeError) as raised:
@@ -309,7 +309,7 @@ async def test_the_transport_redacts_the_credentials_it_sent_from_a_close_reason
         group.start_soon(partial(serve_websocket, handler, "127.0.0.1", 0, ready=on_ready))
         await ready.wait()
         address = f"ws://user:pa55word@127.0.0.1:{ports[0]}/"
-        async with WebSocketTransport(address, headers={"X-Gateway": TOKEN}) as transport:
+        async with WebSocketTransport(address, headers={"X-Gateway-Token": TOKEN}) as transport:
             with pytest.raises(ConnectionClosed) as closed:
                 await transport.receive()
             with pytest.raises(ConnectionClosed) as again:

@@ -64,18 +64,25 @@ def is_secret_name(name: str) -> bool:
     return lowered in _SECRET_NAMES or any(part in lowered for part in _SECRET_NAME_PARTS)
 
 
+def _carries_key(value: str) -> bool:
+    return bool(_SCHEME.match(value) or KEY_SHAPE.search(value))
+
+
 def looks_like_credential(value: str) -> bool:
     """Whether a header value looks like a credential, whatever the header is called."""
     value = value.strip()
-    return bool(_SCHEME.match(value) or KEY_SHAPE.search(value) or _TOKEN_LIKE.fullmatch(value))
+    return _carries_key(value) or bool(_TOKEN_LIKE.fullmatch(value))
 
 
 def header_secrets(headers: Iterable[tuple[str, str]]) -> list[str]:
-    """The credentials among headers: each secret value, and the token after its scheme
-    (``Bearer sk-...`` gives both the whole value and ``sk-...``)."""
+    """The credentials among headers, for a redactor to hunt: each value of a secret header
+    or with a ``Bearer``/``Basic`` scheme or an ``sk-`` key, and the token after its scheme
+    (``Bearer sk-...`` gives both). A value that only looks like a token is masked in reprs
+    but not hunted: it is most often an id (``OpenAI-Project: proj_...``, a request id) the
+    server may echo, and hunting a string of letters and digits costs a scan of every frame."""
     secrets: list[str] = []
     for name, value in headers:
-        if is_secret_name(name) or looks_like_credential(value):
+        if is_secret_name(name) or _carries_key(value.strip()):
             text = value.strip()
             secrets.append(text)
             _scheme, _, token = text.partition(" ")
