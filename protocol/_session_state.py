@@ -56,6 +56,7 @@ class SessionState:
         dialect: Dialect = "ga",
         id_factory: Callable[[], str] | None = None,
         initial_model_settings: SessionModelSettings | None = None,
+        redact: Callable[[str], str] | None = None,
     ) -> None:
         if not isinstance(agent, Agent):
             raise LocalProtocolError(f"Session needs an Agent, got {type(agent).__name__}")
@@ -79,6 +80,8 @@ class SessionState:
         # instructions (given to every update; so the initial layer's are dropped), the
         # RunConfig's settings, then each UpdateSession.
         initial = attrs.evolve(initial, instructions=UNSET)
+        # Hides the credentials the driver connected with in whatever the server says.
+        self._redact = redact
         self._settings: SessionModelSettings = initial.merge(self.config.model_settings)
         self._instructions: str | None = agent.static_instructions
         self._active_guardrails = (*agent.output_guardrails, *self.config.output_guardrails)

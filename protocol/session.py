@@ -39,6 +39,13 @@ Nothing the server sends makes ``handle`` raise: invalid data becomes an ``Error
 ``handle`` raises ``LocalProtocolError`` only for the caller's misuse, and then changes
 nothing. Nothing the server sends grows the session's memory without end either: what is kept
 per response, item, call or guardrail run is bounded (``_recent``; docs/session.md, "Bounds").
+
+Secrets: ``Session(..., redact=f)`` takes a pure ``str -> str`` function from the driver, which
+knows the credentials it connected with (``transports.auth.Redactor``). It is applied to every
+raw text frame before decoding and to ``ConnectionLost.reason``, so no event, history item or
+later ``LocalProtocolError`` can quote a key the server echoed. Typed server events handed in
+directly are the caller's own and are not touched. The function runs once per frame: it must
+be pure and fast.
 """
 
 from __future__ import annotations
@@ -75,6 +82,7 @@ class Session(SessionServer):
         dialect: Dialect = "ga",
         id_factory: Callable[[], str] | None = None,
         initial_model_settings: SessionModelSettings | None = None,
+        redact: Callable[[str], str] | None = None,
     ) -> None:
         """``initial_model_settings`` is the lowest layer of the settings
         (``ModelConfig.initial_model_settings``, which the driver passes): beneath the agent's
@@ -86,6 +94,7 @@ class Session(SessionServer):
             dialect=dialect,
             id_factory=id_factory,
             initial_model_settings=initial_model_settings,
+            redact=redact,
         )
         self._input_handlers: dict[type, Callable[[Any], None]] = {
             inputs.Connected: self._on_connected,
@@ -122,9 +131,7 @@ class Session(SessionServer):
         self._out = out
         if isinstance(event, (str, bytes, bytearray)):
             try:
-                event = wire.decode_server_event(
-                    bytes(event) if isinstance(event, bytearray) else event, dialect=self.dialect
-                )
+                event = wire.decode_server_event(self._frame_text(event), dialect=self.dialect)
             except RemoteProtocolError as exc:
                 out.append(events.ErrorEvent(code="malformed_frame", message=str(exc)))
                 return out
@@ -155,6 +162,17 @@ class Session(SessionServer):
         own(event)
         return out
 
+    def _frame_text(self, frame: str | bytes | bytearray) -> str | bytes:
+        """A raw frame as the codec takes it, with the driver's secrets redacted."""
+        if self._redact is None:
+            return bytes(frame) if isinstance(frame, bytearray) else frame
+        if not isinstance(frame, str):
+            try:
+                frame = bytes(frame).decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise RemoteProtocolError(f"malformed frame: {exc}") from None
+        return self._redact(frame)
+
     # -- connection lifecycle ---------------------------------------------------------------
 
     def _on_connected(self, event: inputs.Connected) -> None:
@@ -167,10 +185,10 @@ class Session(SessionServer):
         if self._state == "closed":
             return
         self._state = "closed"
-        self._closed_why = (
-            f"the connection was lost (code {event.code}, {event.reason or 'no reason'})"
-        )
-        self._emit(events.ConnectionClosedEvent(code=event.code, reason=event.reason))
+        # The reason is the server's words: later errors quote it, so it is redacted once here.
+        reason = self._redact(event.reason) if self._redact else event.reason
+        self._closed_why = f"the connection was lost (code {event.code}, {reason or 'no reason'})"
+        self._emit(events.ConnectionClosedEvent(code=event.code, reason=reason))
 
     def _on_close(self, event: inputs.Close) -> None:
         if self._state == "closed":

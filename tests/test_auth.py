@@ -405,4 +405,6 @@ async def test_logs_and_errors_never_show_the_key(
 def test_redact_catches_key_shapes_wherever_they_stand() -> None:
     text = 'bad key sk-proj-abcdefghijkl. key=sk-abcdefghijklmnop "sk-zzzzzzzzzzzzzz" task-list'
     assert redact(text) == 'bad key <redacted>. key=<redacted> "<redacted>" task-list'
-    assert redact("token abc123 here", "abc123") == "token <redacted> here"
+    assert redact("token abc123def here", "abc123def") == "token <redacted> here"
+    # Shorter "secrets" (api_key="unused" for a local server) are ordinary words: kept.
+    assert redact("unused and x", "unused", "x") == "unused and x"

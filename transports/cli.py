@@ -5,8 +5,9 @@
     realtime-sansio probe [--timeout-ms 8000] [--model gpt-realtime] [--url URL]
 
 A failure is one line on stderr (``realtime-sansio: error: ...``) and exit status 1; with
-``--debug`` it is the full traceback instead. The API key never appears in any output.
-See docs/cli.md.
+``--debug`` it is the full traceback instead. The API key never appears in any output: while a
+command runs, stdout and stderr (the demo's timeline, log records, the traceback) pass through
+a ``Redactor`` of the key and the ``--url``'s credentials, line by line. See docs/cli.md.
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ import functools
 import io
 import signal
 import sys
-from collections.abc import Callable, Sequence
-from typing import Literal
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from typing import Literal, TextIO, cast
 
 import anyio
 from realtime_sansio.protocol import ModelConfig
 from realtime_sansio.protocol.fake import FakeScript, FakeServerConfig
 
-from .auth import ApiKeyError, redact, resolve_api_key
+from .auth import ApiKeyError, Redactor, connection_secrets, resolve_api_key
 from .diagnostics import ProbeResult, format_probe_failure, probe_text_turn
 from .serve import serve_fake
 
@@ -136,7 +138,7 @@ def _probe(args: argparse.Namespace) -> int:
         return 0
     if result.reason in SKIP_REASONS:
         # format_probe_failure's one line names the session id, to report upstream.
-        line = redact(format_probe_failure(result), _secret()).removeprefix("probe failed: ")
+        line = format_probe_failure(result).removeprefix("probe failed: ")
         print(f"SKIPPED: {line}")
         return 0
     raise CliError(format_probe_failure(result))
@@ -268,11 +270,54 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"
 
 
-def _secret() -> str | None:
+def _redactor(args: argparse.Namespace) -> Redactor:
+    """The key the environment holds and the credentials of ``--url``, hidden."""
     try:
-        return resolve_api_key()
+        key = resolve_api_key()
     except ApiKeyError:
-        return None
+        key = None
+    return Redactor(*connection_secrets(getattr(args, "url", None), (), key))
+
+
+class _RedactingWriter(io.TextIOBase):
+    """A text stream that writes to ``stream`` a line at a time, each redacted: a secret cut
+    across two writes of one line is whole again when its line is."""
+
+    def __init__(self, stream: TextIO, redact: Redactor) -> None:
+        self._stream = stream
+        self._redact = redact
+        self._pending = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        if "\n" in text:
+            lines, newline, self._pending = self._pending.rpartition("\n")
+            self._stream.write(self._redact(lines + newline))
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:  # a progress bar's partial line
+            self._stream.write(self._redact(self._pending))
+            self._pending = ""
+        self._stream.flush()
+
+
+@contextlib.contextmanager
+def _redacted_output(redact: Redactor) -> Iterator[None]:
+    out = _RedactingWriter(sys.stdout, redact)
+    err = _RedactingWriter(sys.stderr, redact)
+    try:
+        with (
+            contextlib.redirect_stdout(cast(TextIO, out)),
+            contextlib.redirect_stderr(cast(TextIO, err)),
+        ):
+            yield
+    finally:
+        out.flush()
+        err.flush()
 
 
 def _quiet_encoding_errors() -> None:
@@ -291,18 +336,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:  # --help, or a usage error argparse already printed
         return exit_.code if isinstance(exit_.code, int) else 2
     handler: Callable[[argparse.Namespace], int] = args.handler
+    with _redacted_output(_redactor(args)):
+        return _run(handler, args)
+
+
+def _run(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     try:
         return handler(args)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
     except BaseException as exc:
-        if args.debug or isinstance(exc, SystemExit | GeneratorExit):
+        if isinstance(exc, SystemExit | GeneratorExit):
             raise
         if isinstance(_leaf(exc), KeyboardInterrupt):
             print(f"{PROG}: interrupted", file=sys.stderr)
             return 130
-        print(f"{PROG}: error: {redact(describe_error(exc), _secret())}", file=sys.stderr)
+        if args.debug:
+            # Printed here rather than raised, so that it goes through the redaction too.
+            print("".join(traceback.format_exception(exc)), end="", file=sys.stderr)
+        else:
+            print(f"{PROG}: error: {describe_error(exc)}", file=sys.stderr)
         return 1
 
 

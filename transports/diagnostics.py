@@ -31,7 +31,7 @@ import anyio
 import attrs
 from realtime_sansio.protocol import ModelConfig, RemoteProtocolError, wire
 
-from .auth import ApiKeyError, redact, resolve_api_key
+from .auth import ApiKeyError, Redactor, resolve_api_key
 from .base import ConnectionClosed, Transport
 from .connect import open_realtime
 from .websocket import HandshakeError
@@ -101,6 +101,9 @@ async def probe_text_turn(
         return ProbeResult(
             ok=False, reason="connection_failed", detail=str(exc), model=config.model
         )
+    # The key, and whatever else the transport sent (secret headers, the URL's credentials).
+    own = getattr(connection, "redactor", None)
+    redact = own.adding(key) if isinstance(own, Redactor) else Redactor(key)
     seen: list[str] = []
     state: dict[str, str | None] = {"session": None, "step": _CONNECTING}
     result: ProbeResult | None = None
@@ -124,7 +127,7 @@ async def probe_text_turn(
             return ProbeResult(
                 ok=False,
                 reason="probe_timeout",
-                detail=redact(detail, key),
+                detail=redact(detail),
                 model=config.model,
                 session_id=state["session"],
                 events=tuple(seen),
@@ -133,7 +136,7 @@ async def probe_text_turn(
         return ProbeResult(
             ok=False,
             reason=_classify(None, exc.status),
-            detail=redact(str(exc), key),
+            detail=redact(str(exc)),
             model=config.model,
         )
     except ConnectionClosed as exc:
@@ -141,7 +144,7 @@ async def probe_text_turn(
         return ProbeResult(
             ok=False,
             reason=reason,
-            detail=redact(str(exc), key),
+            detail=redact(str(exc)),
             model=config.model,
             session_id=state["session"],
             events=tuple(seen),
@@ -150,12 +153,12 @@ async def probe_text_turn(
         return ProbeResult(
             ok=False,
             reason="connection_failed",
-            detail=redact(f"{type(exc).__name__}: {exc}", key),
+            detail=redact(f"{type(exc).__name__}: {exc}"),
             model=config.model,
         )
     assert result is not None  # every other way out has returned
     # The service may quote the key it refused (an invalid_api_key error): never repeat it.
-    return attrs.evolve(result, detail=redact(result.detail, key))
+    return attrs.evolve(result, detail=redact(result.detail))
 
 
 async def _converse(

@@ -45,6 +45,7 @@ from realtime_sansio.protocol import (
 from realtime_sansio.protocol.history import History
 from realtime_sansio.protocol.items import UserMessage
 
+from .auth import ApiKeyError, Redactor, connection_secrets, resolve_api_key
 from .base import ConnectionClosed, Transport
 from .subscriptions import DEFAULT_SUBSCRIBER_BUFFER, SlowSubscriberError, Subscription
 
@@ -89,8 +90,10 @@ class RealtimeSession:
         task_group: anyio.abc.TaskGroup,
         *,
         subscriber_buffer: int = DEFAULT_SUBSCRIBER_BUFFER,
+        redact: Callable[[str], str] | None = None,
     ) -> None:
         self._core = core
+        self._redact = redact or Redactor()
         self._transport = transport
         self._tg = task_group
         self._subscriber_buffer = subscriber_buffer
@@ -193,7 +196,9 @@ class RealtimeSession:
 
     async def _command(self, event: inputs.Input) -> None:
         if self._close_error is not None:
-            raise LocalProtocolError(f"cannot {type(event).__name__}: {self._close_error}")
+            # The transport's ConnectionClosed quotes the server's close reason.
+            why = self._redact(str(self._close_error))
+            raise LocalProtocolError(f"cannot {type(event).__name__}: {why}")
         self._step(event)
         await self._flush()
 
@@ -295,7 +300,8 @@ class RealtimeSession:
             except ToolArgumentsError as exc:
                 output, failed = f"Error: invalid arguments for {effect.name!r}: {exc}", True
             except Exception as exc:  # a tool's failure is news for the model, not a crash
-                output, failed = f"Error: {type(exc).__name__}: {exc}", True
+                # Its message may quote a credential (an HTTP client's error): not to the model.
+                output, failed = self._redact(f"Error: {type(exc).__name__}: {exc}"), True
             self._tasks.pop(effect.call_id, None)
             await self._answer(
                 inputs.ToolResult(call_id=effect.call_id, output=output, failed=failed)
@@ -324,7 +330,7 @@ class RealtimeSession:
                 )
             except Exception as exc:  # reported; the reply goes on unchecked by this one
                 name, kind = guardrail.get_name(), type(exc).__name__
-                message = f"guardrail {name!r} raised {kind}: {exc}"
+                message = self._redact(f"guardrail {name!r} raised {kind}: {exc}")
                 self._publish(events.ErrorEvent(code="guardrail_failed", message=message))
                 continue
             if isinstance(verdict, GuardrailFunctionOutput) and verdict.tripwire_triggered:
@@ -343,7 +349,7 @@ class RealtimeSession:
             text = await _call_user(instructions, effect.context)
         except Exception as exc:  # the session starts without them, and says so
             name, kind = effect.agent.name, type(exc).__name__
-            error = f"the instructions of agent {name!r} raised {kind}: {exc}"
+            error = self._redact(f"the instructions of agent {name!r} raised {kind}: {exc}")
             answer = inputs.InstructionsResolved(request_id=effect.request_id, error=error)
         else:
             answer = inputs.InstructionsResolved(
@@ -371,22 +377,28 @@ async def run(
     around the block catches it), not wrapped by the task groups inside; a failure of the
     connection or of a background task does too. Several failures at once come out as one
     flat ``ExceptionGroup``. A tool's exception is not raised: the model is told about it.
+
+    Whatever the server says reaches events and errors with the credentials redacted: the
+    key, secret headers and URL credentials of ``model_config``, the key the environment
+    holds, and those of the transport (its ``redactor``, when it has one).
     """
     model_config = model_config or ModelConfig()
     if transport is None:
         transport = _default_transport(model_config)
+    redact = _redactor(model_config, transport)
     core = Session(
         agent,
         config=config,
         context=context,
         dialect=model_config.dialect,
         initial_model_settings=model_config.initial_model_settings,
+        redact=redact,
     )
     body_error: BaseException | None = None
     try:
         async with transport, anyio.create_task_group() as task_group:
             session = RealtimeSession(
-                core, transport, task_group, subscriber_buffer=subscriber_buffer
+                core, transport, task_group, subscriber_buffer=subscriber_buffer, redact=redact
             )
             await session._start()
             try:
@@ -429,6 +441,22 @@ def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
     for exc in group.exceptions:
         found.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
     return found
+
+
+def _redactor(model_config: ModelConfig, transport: Transport) -> Redactor:
+    """Every credential this session may have sent: the transport knows its own, the config
+    and the environment hold the rest (a callable key is the transport's to call, not ours)."""
+    key = model_config.api_key
+    if key is None:
+        try:
+            key = resolve_api_key()
+        except ApiKeyError:  # an unreadable auth.json: no key to hide
+            key = None
+    secrets = connection_secrets(
+        model_config.url, model_config.headers.items(), key if isinstance(key, str) else None
+    )
+    own = getattr(transport, "redactor", None)
+    return own.adding(*secrets) if isinstance(own, Redactor) else Redactor(*secrets)
 
 
 def _default_transport(model_config: ModelConfig) -> Transport:

@@ -3,9 +3,15 @@
 Client: ``WebSocketTransport(url, headers=..., ssl_context=...)`` connects over TCP or TLS
 (optionally through an HTTP ``CONNECT`` proxy), performs the opening handshake, and then
 carries text frames: fragmented messages are joined, inbound messages are bounded
-(``max_message_bytes``, 16 MiB by default: more is refused with close code 1009), pings are
-answered, and the closing handshake is done properly. A refused handshake raises
-``HandshakeError`` with the HTTP status and the error message of the body.
+(``max_message_bytes`` of UTF-8, 16 MiB by default: more is refused with close code 1009),
+pings are answered, and the closing handshake is done properly. A refused handshake raises
+``HandshakeError`` with the HTTP status and the error message of the body (read up to
+``MAX_REFUSAL_BODY_BYTES``); a timeout names the URL and the step that took too long.
+
+Secrets: the transport knows the credentials it sends (its headers, its URL's); its
+``redactor`` hides them in the refusal's message and the peer's close reason, its repr and its
+error texts show the URL masked (``protocol.config.credentials``), never the headers. The
+driver adds the redactor to the Session, which applies it to every frame.
 
 Server: ``serve_websocket(handler, host, port)`` accepts connections (``wss://`` with an
 ``ssl_context``) and hands each, once its handshake is done, to ``handler`` as a transport; a
@@ -28,16 +34,19 @@ import anyio
 import anyio.abc
 import h11
 from anyio.streams.tls import TLSListener, TLSStream
+from realtime_sansio.protocol.config.credentials import mask_url
+from realtime_sansio.protocol.config.run import header_problem, ws_url_problem
 from wsproto import ConnectionType, WSConnection
 from wsproto import events as ws
 from wsproto.connection import ConnectionState
 from wsproto.utilities import RemoteProtocolError as WsRemoteProtocolError
 
-from .auth import redact
+from .auth import Redactor, connection_secrets
 from .base import ClosingOnExit, ConnectionClosed
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",
+    "MAX_REFUSAL_BODY_BYTES",
     "HandshakeError",
     "WebSocketConnection",
     "WebSocketTransport",
@@ -45,12 +54,14 @@ __all__ = [
 ]
 
 DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
-"""The largest inbound message accepted (a Realtime event is far smaller)."""
+"""The largest inbound message accepted, in UTF-8 bytes (a Realtime event is far smaller)."""
+
+MAX_REFUSAL_BODY_BYTES = 64 * 1024
+"""How much of a refused handshake's body is read for its message; reading stops there (an
+endless body must not cost endless memory or time)."""
 
 _READ_SIZE = 65536
 _log = logging.getLogger(__name__)
-# Header names holding credentials (as ModelConfig's repr judges them).
-_SECRET_HEADER_PARTS = ("authorization", "api-key", "apikey", "secret", "token", "cookie")
 _BAD_REQUEST_BODY = b"This is a WebSocket endpoint: send an Upgrade request.\n"
 _BAD_REQUEST = (
     b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n"
@@ -68,21 +79,24 @@ class HandshakeError(Exception):
         self.message = message
 
 
-def _error_message(body: bytes) -> str:
-    """The readable part of an error body (OpenAI sends ``{"error": {"message": ...}}``)."""
-    text = body.decode("utf-8", "replace").strip()
+def _error_message(body: bytes | bytearray, redact: Callable[[str], str]) -> str:
+    """The readable part of an error body (OpenAI sends ``{"error": {"message": ...}}``),
+    redacted: a server may quote the credential it refused."""
+    # Redacted whole before anything is cut, so no piece of a secret survives a cut.
+    text = redact(body.decode("utf-8", "replace").strip())
     try:
         data = json.loads(text)
     except ValueError:
         return text[:300] or "no details"
+    message = text[:300]
     if isinstance(data, dict):
         error = data.get("error")
         if isinstance(error, dict) and isinstance(error.get("message"), str):
             code = error.get("code")
-            return f"{error['message']}" + (f" ({code})" if isinstance(code, str) else "")
-        if isinstance(error, str):
-            return error
-    return text[:300]
+            message = f"{error['message']}" + (f" ({code})" if isinstance(code, str) else "")
+        elif isinstance(error, str):
+            message = error
+    return redact(message)  # once more: JSON escapes are decoded now
 
 
 class WebSocketConnection(ClosingOnExit):
@@ -94,10 +108,12 @@ class WebSocketConnection(ClosingOnExit):
         connection: WSConnection,
         *,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        redact: Callable[[str], str] | None = None,
     ) -> None:
         self._stream = stream
         self._ws = connection
         self._max = max_message_bytes
+        self._redact = redact
         self._send_lock = anyio.Lock()
         self._parts: list[str] = []
         self._size = 0
@@ -128,7 +144,7 @@ class WebSocketConnection(ClosingOnExit):
             closing = next((e for e in self._events if isinstance(e, ws.CloseConnection)), None)
             if closing is None:
                 raise ConnectionClosed(1006, "the connection dropped")
-            raise ConnectionClosed(closing.code, closing.reason or "")
+            raise self._peer_closed(closing)
         await self._write(self._ws.send(ws.Message(data=text)))
 
     async def receive(self) -> str:
@@ -166,8 +182,10 @@ class WebSocketConnection(ClosingOnExit):
 
     async def _on_event(self, event: ws.Event) -> str | None:
         if isinstance(event, ws.TextMessage):
-            self._parts.append(event.data)
-            self._size += len(event.data)
+            data = event.data
+            self._parts.append(data)
+            # The bound is in bytes; isascii() is O(1), so only other text is encoded to count.
+            self._size += len(data) if data.isascii() else len(data.encode("utf-8"))
             if self._size > self._max:
                 await self.close(1009, f"message over {self._max} bytes")
                 raise ConnectionClosed(1009, f"an inbound message exceeded {self._max} bytes")
@@ -184,12 +202,17 @@ class WebSocketConnection(ClosingOnExit):
         if isinstance(event, ws.CloseConnection):
             self._peer_done.set()
             if self._closed is None:
-                self._closed = ConnectionClosed(event.code, event.reason or "")
+                self._closed = self._peer_closed(event)
                 with contextlib.suppress(ConnectionClosed):  # the peer may be gone already
                     await self._write(self._ws.send(event.response()))
             await self._stream.aclose()
             raise self._closed
         return None
+
+    def _peer_closed(self, event: ws.CloseConnection) -> ConnectionClosed:
+        """The peer's close, its reason (the peer's words) redacted."""
+        reason = event.reason or ""
+        return ConnectionClosed(event.code, self._redact(reason) if self._redact else reason)
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """The closing handshake: send a close frame, wait a little for the peer's.
@@ -258,8 +281,25 @@ async def _proxy_tunnel(stream: anyio.abc.ByteStream, host: str, port: int) -> b
             raise HandshakeError(502, "the proxy closed the connection")
 
 
+async def _close_quietly(stream: anyio.abc.AsyncResource) -> None:
+    """Release a stream even from a cancelled scope (a timeout)."""
+    with anyio.CancelScope(shield=True):
+        await stream.aclose()
+
+
+def _status_line(answer: bytes) -> bytes | None:
+    """The status code of an HTTP answer's first line (``b"101"``), or None if not HTTP."""
+    if not answer.startswith(b"HTTP/"):
+        return None
+    fields = answer.split(b"\r\n", 1)[0].split(b" ", 2)
+    return fields[1] if len(fields) > 1 else None
+
+
 class WebSocketTransport(WebSocketConnection):
-    """The client transport: ``async with WebSocketTransport(url, ...)`` connects."""
+    """The client transport: ``async with WebSocketTransport(url, ...)`` connects.
+
+    ``redactor`` hides the credentials it sends (secret headers, the URL's credentials):
+    the driver applies it to everything the server says."""
 
     def __init__(
         self,
@@ -272,60 +312,88 @@ class WebSocketTransport(WebSocketConnection):
         connect_timeout_s: float = 10.0,
         handshake_timeout_s: float = 10.0,
     ) -> None:
+        problem = ws_url_problem(url) if isinstance(url, str) else "a ws:// or wss:// URL"
+        if problem is not None:
+            shown = mask_url(url) if isinstance(url, str) else url
+            raise ValueError(f"WebSocketTransport needs {problem}, got {shown!r}")
+        items = list(headers.items() if isinstance(headers, Mapping) else headers)
+        for name, value in items:
+            problem = header_problem(name, value, owner="WebSocketTransport headers")
+            if problem is not None:
+                raise ValueError(problem)
         parts = urlsplit(url)
-        if parts.scheme not in ("ws", "wss") or not parts.hostname:
-            raise ValueError(f"a WebSocket URL starts with ws:// or wss://, got {url!r}")
         self.url = url
-        self._secure = parts.scheme == "wss"
-        self._host = parts.hostname
+        self.redactor = Redactor(*connection_secrets(url, items))
+        self._where = mask_url(url)  # how errors name the URL
+        self._secure = parts.scheme.lower() == "wss"
+        self._host = parts.hostname or ""
         self._port = parts.port or (443 if self._secure else 80)
         self._target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        items = headers.items() if isinstance(headers, Mapping) else headers
-        self._headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in items]
+        self._headers = [(name.encode("ascii"), value.encode("ascii")) for name, value in items]
         self._ssl = ssl_context
         self._proxy = proxy
         self._max_message = max_message_bytes
         self._connect_timeout = connect_timeout_s
         self._handshake_timeout = handshake_timeout_s
+        self._step = "TCP connect"  # what connecting is doing, for a timeout's message
         self._closed = ConnectionClosed(None, "not connected yet: use `async with` first")
         self._events = []
 
     def __repr__(self) -> str:
-        return f"WebSocketTransport({self.url!r})"  # never the headers: they hold the key
+        return f"WebSocketTransport({self._where!r})"  # never the headers: they hold the key
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         if hasattr(self, "_stream"):  # before connecting there is nothing to close
             await super().close(code, reason)
 
+    def _timed_out(self, seconds: float, option: str) -> TimeoutError:
+        return TimeoutError(
+            f"{self._where}: the {self._step} took longer than {seconds:g} s ({option})"
+        )
+
     async def __aenter__(self) -> WebSocketTransport:
-        with anyio.fail_after(self._connect_timeout):
+        with anyio.move_on_after(self._connect_timeout) as connecting:
             stream = await self._open_stream()
+        if connecting.cancelled_caught:
+            raise self._timed_out(self._connect_timeout, "connect_timeout_s")
         connection = WSConnection(ConnectionType.CLIENT)
         host = self._host if self._port in (80, 443) else f"{self._host}:{self._port}"
         request = ws.Request(host=host, target=self._target, extra_headers=self._headers)
+        self._step = "WebSocket handshake"
         try:
-            with anyio.fail_after(self._handshake_timeout):
+            with anyio.move_on_after(self._handshake_timeout) as handshaking:
                 await stream.send(connection.send(request))
                 await self._handshake(stream, connection)
         except BaseException:
-            await stream.aclose()
+            await _close_quietly(stream)
             raise
-        WebSocketConnection.__init__(self, stream, connection, max_message_bytes=self._max_message)
+        if handshaking.cancelled_caught:
+            await _close_quietly(stream)
+            raise self._timed_out(self._handshake_timeout, "handshake_timeout_s")
+        WebSocketConnection.__init__(
+            self, stream, connection, max_message_bytes=self._max_message, redact=self.redactor
+        )
         return self
 
     async def _open_stream(self) -> anyio.abc.ByteStream:
+        raw: anyio.abc.ByteStream
         if self._proxy:
             proxy = urlsplit(self._proxy if "://" in self._proxy else f"http://{self._proxy}")
-            raw: anyio.abc.ByteStream = await anyio.connect_tcp(
-                proxy.hostname or "localhost", proxy.port or 80
-            )
+            self._step = "TCP connect to the proxy"
+            raw = await anyio.connect_tcp(proxy.hostname or "localhost", proxy.port or 80)
+            self._step = "proxy CONNECT"
             try:
                 await _proxy_tunnel(raw, self._host, self._port)
             except BaseException:
-                await raw.aclose()
+                await _close_quietly(raw)
                 raise
-            if not self._secure:
-                return raw
+        else:
+            self._step = "TCP connect"
+            raw = await anyio.connect_tcp(self._host, self._port)
+        if not self._secure:
+            return raw
+        self._step = "TLS handshake"
+        try:
             return await TLSStream.wrap(
                 raw,
                 server_side=False,
@@ -333,31 +401,15 @@ class WebSocketTransport(WebSocketConnection):
                 ssl_context=self._ssl or ssl.create_default_context(),
                 standard_compatible=False,
             )
-        if self._secure:
-            return await anyio.connect_tcp(
-                self._host,
-                self._port,
-                tls=True,
-                ssl_context=self._ssl or ssl.create_default_context(),
-                tls_standard_compatible=False,
-            )
-        return await anyio.connect_tcp(self._host, self._port)
-
-    def _secrets(self) -> list[str]:
-        """The credentials among the handshake headers (a whole value, then its token)."""
-        secrets: list[str] = []
-        for name, value in self._headers:
-            if any(part in name.decode("latin-1").lower() for part in _SECRET_HEADER_PARTS):
-                text = value.decode("latin-1").strip()
-                secrets.append(text)
-                _scheme, _, token = text.partition(" ")
-                secrets.append(token.strip())
-        return secrets
+        except BaseException:
+            await _close_quietly(raw)
+            raise
 
     async def _handshake(self, stream: anyio.abc.ByteStream, connection: WSConnection) -> None:
-        body = b""
+        body = bytearray()  # appended in place: linear in the body's size, and bounded
         status = 0
         ended = False
+        first = b""  # the answer's first bytes, to tell a bad upgrade from a non-HTTP answer
         while True:
             for event in connection.events():
                 if isinstance(event, ws.AcceptConnection):
@@ -368,22 +420,40 @@ class WebSocketTransport(WebSocketConnection):
                         raise HandshakeError(status, "no details")
                 elif isinstance(event, ws.RejectData):
                     body += event.data
-                    if event.body_finished:
-                        # A server may quote the credential it refused: never repeat it.
-                        raise HandshakeError(status, redact(_error_message(body), *self._secrets()))
+                    if event.body_finished or len(body) >= MAX_REFUSAL_BODY_BYTES:
+                        # Past the bound the rest is not read: the message is in the start.
+                        del body[MAX_REFUSAL_BODY_BYTES:]
+                        raise HandshakeError(status, _error_message(body, self.redactor))
             if ended:
                 raise HandshakeError(status or 502, "the server closed during the handshake")
             chunk = await _receive_some(stream)
+            if len(first) < 64:
+                first += chunk
             ended = not chunk  # once more round: a body may end with the connection
             try:
                 connection.receive_data(chunk or None)
-            except WsRemoteProtocolError:
+            except WsRemoteProtocolError as exc:
                 if ended:
                     raise HandshakeError(
                         status or 502, "the server closed during the handshake"
                     ) from None
-                # Not a web server at all (a wrong port): a connection failure, not a refusal.
-                raise ConnectionError(f"{self.url}: the server's answer is not HTTP") from None
+                raise ConnectionError(self._broken_answer(first, exc)) from None
+
+    def _broken_answer(self, first: bytes, exc: WsRemoteProtocolError) -> str:
+        """Why an answer could not open the WebSocket. A ConnectionError, not a HandshakeError:
+        nothing was refused (no status to act on); what answered is no working WebSocket
+        server (a wrong port, or a proxy that mangles the upgrade)."""
+        if _status_line(first) != b"101":
+            return f"{self._where}: the server's answer is not HTTP"
+        if "accept" in str(exc).lower():
+            return (
+                f"{self._where}: the server's Sec-WebSocket-Accept was wrong (not the hash of"
+                " our Sec-WebSocket-Key): it, or a proxy in between, does not speak WebSocket"
+                " correctly"
+            )
+        return (
+            f"{self._where}: the server's WebSocket upgrade is invalid: {self.redactor(str(exc))}"
+        )
 
 
 async def serve_websocket(

@@ -1,13 +1,17 @@
 """``RunConfig`` (how the Session behaves) and ``ModelConfig`` (how the transport connects).
 
 ``ModelConfig`` holds the API key but never shows it: its ``repr`` says ``api_key=<set>`` or
-``<callable>``, and secret-looking headers are masked, so a config printed in a log or a
-traceback leaks nothing. A callable key is only held here; the transport calls it when it
+``<callable>``, headers that are secret by name or look like a credential by value are masked,
+and so are the URL's userinfo and secret query values (``credentials``), so a config printed
+in a log or a traceback leaks nothing. A URL without a host, with a bad port or with spaces,
+and a header that is not printable ASCII, are refused when the config is made, not when it
+connects. A callable key is only held here; the transport calls it when it
 connects, since the core calls no user code.
 """
 
 from __future__ import annotations
 
+import re
 import types
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -16,6 +20,7 @@ import attrs
 
 from ..errors import LocalProtocolError
 from ..wire.codec import Dialect
+from .credentials import REDACTED, is_secret_name, looks_like_credential, mask_url
 from .settings import SessionModelSettings, TracingSetting
 from .values import (
     UNSET,
@@ -89,14 +94,6 @@ class RunConfig:
         return "auto" if settings.tracing is UNSET else settings.tracing
 
 
-_SECRET_HEADER_PARTS = ("authorization", "api-key", "apikey", "secret", "token", "cookie")
-
-
-def _is_secret_header(name: str) -> bool:
-    lowered = name.lower()
-    return any(part in lowered for part in _SECRET_HEADER_PARTS)
-
-
 def _to_headers(value: Mapping[str, str]) -> Mapping[str, str]:
     if not isinstance(value, Mapping):
         raise LocalProtocolError(
@@ -106,17 +103,37 @@ def _to_headers(value: Mapping[str, str]) -> Mapping[str, str]:
     return types.MappingProxyType(dict(value))
 
 
+# RFC 9110's token: what an HTTP field name is made of.
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# Visible ASCII, spaces and tabs: anything else is refused by h11 when connecting, or sent as
+# latin-1 bytes a server reads differently.
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")
+
+
+def header_problem(name: object, value: object, owner: str = "ModelConfig.headers") -> str | None:
+    """What is wrong with a handshake header (a message naming ``owner``), or None. The value
+    is never quoted: it may be a secret."""
+    if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+        return f"{owner} has an invalid header name {name!r} (letters, digits, !#$%&'*+-.^_`|~)"
+    if not isinstance(value, str):
+        return f"{owner}[{name!r}] must be a str"
+    if "\r" in value or "\n" in value:
+        # CR/LF would let a header value smuggle further headers into the handshake.
+        return f"{owner}[{name!r}] must be a str without CR or LF"
+    if not _HEADER_VALUE.fullmatch(value):
+        return (
+            f"{owner}[{name!r}] must be printable ASCII: its value has a control or non-ASCII"
+            " character (HTTP sends header bytes, not text)"
+        )
+    return None
+
+
 def _check_headers(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     assert isinstance(value, Mapping)
     for name, header in value.items():
-        # CR/LF would let a header value smuggle further headers into the handshake; values
-        # are not echoed in the message since they may be secrets.
-        if not isinstance(name, str) or not name or any(c in name for c in "\r\n:"):
-            raise LocalProtocolError(f"ModelConfig.headers has an invalid header name {name!r}")
-        if not isinstance(header, str) or "\r" in header or "\n" in header:
-            raise LocalProtocolError(
-                f"ModelConfig.headers[{name!r}] must be a str without CR or LF"
-            )
+        problem = header_problem(name, header)
+        if problem is not None:
+            raise LocalProtocolError(problem)
 
 
 def _check_api_key(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -128,11 +145,38 @@ def _check_api_key(instance: object, attribute: attrs.Attribute[Any], value: obj
         )
 
 
+# scheme://[userinfo@]host[:port][/path][?query][#fragment], the host maybe an [IPv6].
+_WS_URL = re.compile(
+    r"(?i)wss?://(?:[^/?#@]*@)?(?P<host>\[[^\]/?#]*\]|[^:/?#\[\]]*)(?::(?P<port>[^/?#]*))?"
+    r"(?:[/?#].*)?",
+    re.DOTALL,
+)
+
+
+def ws_url_problem(url: str) -> str | None:
+    """What a ws:// or wss:// URL lacks (as "must be ..." would end), or None if usable."""
+    if not url.lower().startswith(("ws://", "wss://")):
+        return "a ws:// or wss:// URL"
+    if not url.isascii() or any(c <= " " or c == "\x7f" for c in url):
+        return "a URL without spaces, control or non-ASCII characters (percent-encode them)"
+    parts = _WS_URL.fullmatch(url)
+    if parts is None or parts["host"] in ("", "[]"):
+        return "a ws:// or wss:// URL with a host"
+    port = parts["port"]
+    if port is not None and not (port.isdigit() and 1 <= int(port) <= 65535):
+        return "a URL whose port is 1..65535"
+    return None
+
+
 def _check_url(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is None:
         return
-    if not isinstance(value, str) or not value.lower().startswith(("ws://", "wss://")):
+    if not isinstance(value, str):
         fail(instance, attribute, "a ws:// or wss:// URL, or None (the default)", value)
+    problem = ws_url_problem(value)
+    if problem is not None:
+        # The URL may carry a credential (?token=, user:pass@): errors show it masked.
+        fail(instance, attribute, problem, mask_url(value))
 
 
 def _key_repr(value: str | Callable[[], str] | None) -> str:
@@ -150,12 +194,13 @@ class ModelConfig:
     transport look one up (CODEX_API_KEY, auth.json, OPENAI_API_KEY)."""
 
     url: str | None = attrs.field(default=None, validator=_check_url)
-    """Base URL such as ``wss://api.openai.com/v1/realtime``; ``None`` is that default."""
+    """Base URL such as ``wss://api.openai.com/v1/realtime``; ``None`` is that default. It
+    needs a host; spaces, control and non-ASCII characters must be percent-encoded."""
 
     headers: Mapping[str, str] = attrs.field(
         factory=dict, converter=_to_headers, validator=_check_headers
     )
-    """Extra handshake headers, sent as given."""
+    """Extra handshake headers, sent as given: names are HTTP tokens, values printable ASCII."""
 
     call_id: str | None = attrs.field(default=None, validator=optional(nonempty_str))
     """Attach to a SIP call: connect with ``?call_id=`` instead of ``?model=``."""
@@ -171,11 +216,12 @@ class ModelConfig:
 
     def __repr__(self) -> str:
         headers = {
-            name: "<redacted>" if _is_secret_header(name) else value
+            name: REDACTED if is_secret_name(name) or looks_like_credential(value) else value
             for name, value in self.headers.items()
         }
+        url = None if self.url is None else mask_url(self.url)
         return (
-            f"ModelConfig(api_key={_key_repr(self.api_key)}, url={self.url!r},"
+            f"ModelConfig(api_key={_key_repr(self.api_key)}, url={url!r},"
             f" headers={headers!r}, call_id={self.call_id!r}, dialect={self.dialect!r},"
             f" initial_model_settings={self.initial_model_settings!r}, model={self.model!r})"
         )
