@@ -319,6 +319,22 @@ async def test_a_waiting_reader_is_woken_by_a_drop_report_too() -> None:
 
 
 @pytest.mark.anyio
+async def test_a_reader_that_gives_up_does_not_leave_another_waiting_forever() -> None:
+    sub = Subscription()
+    got: list[events.SessionEvent] = []
+
+    async def patient() -> None:
+        got.append(await sub.next(timeout=5))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(patient)
+        with pytest.raises(TimeoutError):
+            await sub.next(timeout=0.01)  # gives up while `patient` waits on
+        sub.deliver(other(1))
+    assert got == [other(1)]
+
+
+@pytest.mark.anyio
 async def test_an_ended_subscription_gives_what_is_buffered_then_stops() -> None:
     sub = feed(Subscription(max_audio_s=0.1), audio(0), audio(1), other(2))
     sub.end()

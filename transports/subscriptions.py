@@ -206,6 +206,7 @@ class Subscription:
         self.dropped_raw = 0
         """Raw events dropped so far (each drop is also reported in the stream)."""
         self._wakeup = anyio.Event()
+        self._waiting = 0  # readers waiting on _wakeup: only then is it set
         self._ended = False
         self._failure: SlowSubscriberError | None = None
 
@@ -220,21 +221,22 @@ class Subscription:
         """Buffer one event (synchronous: the driver's loop never waits on a subscriber)."""
         if self._ended:
             return
-        self._seq += 1
+        seq = self._seq = self._seq + 1
         if isinstance(event, events.AudioEvent):
-            self._buffer_audio(event)
+            self._buffer_audio(seq, event)
         elif isinstance(event, events.RawModelEvent):
             if not self.raw:
                 return
-            if not self._raw:
-                self._raw_first = min(self._raw_first, self._seq)
-            self._raw.append((self._seq, event))
-            if len(self._raw) > self.max_raw:
+            raw = self._raw
+            if not raw and self._raw_report is None:
+                self._raw_first = seq
+            raw.append((seq, event))
+            if len(raw) > self.max_raw:
                 self._drop_raw()
         elif len(self._events) < self.max_events:
             if isinstance(event, events.AudioInterruptedEvent):
                 self._void(event.item_id)
-            self._events.append((self._seq, event))
+            self._events.append((seq, event))
         else:
             self._failure = SlowSubscriberError(
                 f"the subscriber fell {self.max_events} events behind (audio and raw events "
@@ -242,17 +244,19 @@ class Subscription:
                 "(subscribe(max_events=...) raises the bound)"
             )
             self._ended = True
-        self._wakeup.set()
+        if self._waiting:
+            self._wakeup.set()
 
-    def _buffer_audio(self, event: events.AudioEvent) -> None:
+    def _buffer_audio(self, seq: int, event: events.AudioEvent) -> None:
         fmt = self._audio_format()
         if fmt is not self._format:
             self._format = fmt
             self._ns_per_byte = 1e9 / fmt.bytes_per_second
         ns = round(len(event.data) * self._ns_per_byte)
-        if not self._audio:
-            self._audio_first = min(self._audio_first, self._seq)
-        self._audio.append((self._seq, event, ns))
+        audio = self._audio
+        if not audio and self._audio_report is None:
+            self._audio_first = seq
+        audio.append((seq, event, ns))
         self._audio_ns += ns
         counts = self._items.get(event.item_id)
         if counts is None:
@@ -367,17 +371,6 @@ class Subscription:
         nothing = _NONE_BUFFERED
         return self._ended and not self._events and self._audio_first == self._raw_first == nothing
 
-    def _take(self) -> events.SessionEvent | None:
-        """The next event in arrival order, or None if nothing is buffered."""
-        lifecycle = self._events
-        first = lifecycle[0][0] if lifecycle else _NONE_BUFFERED
-        audio_first = self._audio_first
-        if audio_first < first and audio_first < self._raw_first:
-            return self._take_audio()
-        if self._raw_first < first:
-            return self._take_raw()
-        return lifecycle.popleft()[1] if lifecycle else None
-
     def _take_audio(self) -> events.SessionEvent:
         audio = self._audio
         report = self._audio_report
@@ -408,14 +401,25 @@ class Subscription:
 
     async def __anext__(self) -> events.SessionEvent:
         while True:
-            event = self._take()
-            if event is not None:
-                return event
+            # The next in arrival order: the lowest of the three queues' next numbers.
+            lifecycle = self._events
+            first = lifecycle[0][0] if lifecycle else _NONE_BUFFERED
+            audio_first = self._audio_first
+            if audio_first < first and audio_first < self._raw_first:
+                return self._take_audio()
+            if self._raw_first < first:
+                return self._take_raw()
+            if lifecycle:
+                return lifecycle.popleft()[1]
             if self._failure is not None:
                 raise self._failure
             if self._ended:
                 raise StopAsyncIteration
-            await self._wakeup.wait()
+            self._waiting += 1
+            try:
+                await self._wakeup.wait()
+            finally:
+                self._waiting -= 1
             self._wakeup = anyio.Event()
 
     async def next(self, timeout: float | None = None) -> events.SessionEvent:
