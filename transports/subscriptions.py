@@ -368,8 +368,8 @@ class Subscription:
 
     @property
     def ended(self) -> bool:
-        nothing = _NONE_BUFFERED
-        return self._ended and not self._events and self._audio_first == self._raw_first == nothing
+        """No more events will come, and none are left to read."""
+        return self._ended and not self.buffered
 
     def _take_audio(self) -> events.SessionEvent:
         audio = self._audio
