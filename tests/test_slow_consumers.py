@@ -56,34 +56,42 @@ def server_audio(transport: Recording) -> bytes:
     )
 
 
-async def play_until_the_reply_ends(session: RealtimeSession) -> tuple[list[bytes], int]:
-    """A real-time player: each chunk takes its duration to play. The chunks heard, and the
-    transcript deltas seen."""
+async def play_until_the_reply_ends(
+    session: RealtimeSession,
+) -> tuple[list[bytes], int, list[events.EventsDroppedEvent]]:
+    """A real-time player: each chunk takes its duration to play. The chunks heard, the
+    transcript deltas seen, and the drop reports."""
     heard: list[bytes] = []
     deltas = 0
+    drops: list[events.EventsDroppedEvent] = []
     async for event in session:
         if isinstance(event, events.AudioEvent):
             heard.append(event.data)
             await anyio.sleep(len(event.data) / PCM16.bytes_per_second)
         elif isinstance(event, events.TranscriptDeltaEvent):
             deltas += 1
+        elif isinstance(event, events.EventsDroppedEvent):
+            drops.append(event)
         elif isinstance(event, events.AgentEndEvent):
             break
-    return heard, deltas
+    return heard, deltas, drops
 
 
 async def test_a_real_time_player_hears_every_sample_of_a_10_minute_reply_sent_20x_faster() -> None:
     # The issue's test. 500 ms deltas keep it to 1,200 of them (and their 1,200 transcript
     # deltas, and 2,400 raw events in the default subscription): under 10 s of CPU for both
-    # loops. The reply arrives in 30 s and is heard over 10 minutes: the backlog peaks at 9.5.
+    # loops. The reply arrives in 30 s and is heard over 10 minutes: the backlog peaks at 9.5
+    # minutes of audio.
     transport = Recording(TWENTY_TIMES_REAL_TIME, script=[spoken_reply(600_000, 500)])
     async with run(AGENT, transport=transport) as session:
         await session.send_message("Tell me everything.")
-        heard, deltas = await play_until_the_reply_ends(session)
+        heard, deltas, drops = await play_until_the_reply_ends(session)
     sent = server_audio(transport)
     assert len(sent) == 600 * PCM16.bytes_per_second
     assert b"".join(heard) == sent
     assert deltas == len(heard) == 1200
+    # Only raw events were dropped (over their own bound of 1,024), and the player was told.
+    assert drops and {drop.kind for drop in drops} == {"raw"}
 
 
 async def test_a_fast_server_with_raw_events_no_longer_cuts_a_real_time_player_off() -> None:
@@ -93,7 +101,7 @@ async def test_a_fast_server_with_raw_events_no_longer_cuts_a_real_time_player_o
     transport = Recording(FakeServerConfig(pace=0), script=[spoken_reply(60_000, 40)])
     async with run(AGENT, transport=transport) as session:
         await session.send_message("Tell me everything.")
-        heard, deltas = await play_until_the_reply_ends(session)
+        heard, deltas, _ = await play_until_the_reply_ends(session)
     assert b"".join(heard) == server_audio(transport)
     assert deltas == len(heard) == 1500
 
