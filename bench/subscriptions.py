@@ -1,5 +1,6 @@
 """Microseconds per session event for a subscription's ``deliver`` plus its read, beside the
-floor measured in the same run: a bare ``deque`` append and ``popleft`` of the same events.
+floor measured in the same run: a bare ``deque`` behind the same interface (``deliver`` is
+``append``, the read an ``async`` ``popleft`` driven the same way), fed the same events.
 
     python bench/subscriptions.py [--turns N] [--repeat R]
 
@@ -11,17 +12,18 @@ delivered into a full subscription: raw events over ``max_raw`` are dropped, the
 first). Reads drive the ``__anext__`` coroutine by hand: nothing is awaited while events are
 buffered, so no event loop is needed and none is measured.
 
-One run (Python 3.11, a 2-CPU container shared with other work):
+One run (Python 3.11, a 2-CPU container shared with other busy work, so the absolute figures
+are slow and move from run to run; compare within a run):
 
-    keeps up              8,640 events  floor  0.18 us/event  subscription  1.05 us/event  5.8x
-    lags a turn behind    8,640 events  floor  0.05 us/event  subscription  0.83 us/event  16.6x
-    never reads           8,640 events  floor  0.03 us/event  subscription  0.56 us/event  18.7x
+    keeps up               9,119 events  floor  1.26 us/event  subscription  2.70 us/event   2.1x
+    lags a turn behind     9,119 events  floor  0.69 us/event  subscription  1.64 us/event   2.4x
+    never reads            9,119 events  floor  0.03 us/event  subscription  1.48 us/event  51.6x
 
-Reading: about 1 us per event, against about 95 us per frame for the whole client stack
-(bench/transport.py); the bookkeeping that keeps audio, raw and other events apart and in
-order costs a few tenths of a microsecond more than the one undivided queue it replaced
-(0.73 us/event keeping up, measured the same way), whose full-buffer path scanned the buffer
-and cost 4.9 us/event.
+Reading: a few microseconds per event at worst, against about 100 us per frame for the whole
+client stack (bench/transport.py). The one undivided queue this replaced, measured the same way
+in the same runs, cost 0.6 to 0.7x as much keeping up or a turn behind (the new bookkeeping
+keeps audio, raw and other events apart and in order), and 12 to 14x more never read: once
+full, each event scanned the buffer for audio to evict.
 """
 
 from __future__ import annotations
@@ -106,7 +108,7 @@ def main() -> int:
     args = parser.parse_args()
     stream = session_events(args.turns)
     per_turn = len(stream) // args.turns
-    print(f"python {sys.version.split()[0]}; floor = deque append + popleft of the same events")
+    print(f"python {sys.version.split()[0]}; floor = a bare deque behind the same interface")
     measure("keeps up", [[event] for event in stream], True, args.repeat)
     turns = [stream[i : i + per_turn] for i in range(0, len(stream), per_turn)]
     measure("lags a turn behind", turns, True, args.repeat)
