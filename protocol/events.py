@@ -25,6 +25,7 @@ __all__ = [
     "AudioInterruptedEvent",
     "ConnectionClosedEvent",
     "ErrorEvent",
+    "EventsDroppedEvent",
     "GuardrailTrippedEvent",
     "HandoffEvent",
     "HistoryAddedEvent",
@@ -229,6 +230,28 @@ class ConnectionClosedEvent:
     reason: str
 
 
+@attrs.frozen(kw_only=True)
+class EventsDroppedEvent:
+    """This subscriber fell behind and lost events of a kind it can do without.
+
+    The session drops nothing; a subscription does, by its bounds (see
+    ``transports.subscriptions``), and says so in its own stream with this event, where the
+    loss happened. Consecutive drops of one kind make one report.
+
+    ``kind`` is ``"audio"`` (``AudioEvent`` chunks, the oldest first: ``audio_ms`` of audio
+    from the items ``item_ids``) or ``"raw"`` (``RawModelEvent``, the oldest first, of the
+    server event types ``event_types``). ``count`` is the number of events lost. Only the
+    first 16 item ids or types are named (a bound, like every other); ``count`` and
+    ``audio_ms`` cover all.
+    """
+
+    kind: Literal["audio", "raw"]
+    count: int
+    audio_ms: float = 0.0
+    item_ids: tuple[str, ...] = ()
+    event_types: tuple[str, ...] = ()
+
+
 SessionEvent = (
     AgentStartEvent
     | AgentEndEvent
@@ -249,4 +272,5 @@ SessionEvent = (
     | UsageEvent
     | TurnMetricsEvent
     | ConnectionClosedEvent
+    | EventsDroppedEvent
 )

@@ -59,6 +59,7 @@ from ._responses import is_out_of_band
 from ._session_server import SessionServer
 from ._session_state import MAX_APPEND_BYTES, Output
 from .agent import Agent
+from .audio.formats import AudioFormat
 from .config import RunConfig, SessionModelSettings
 from .errors import LocalProtocolError, RemoteProtocolError
 from .items import (
@@ -118,6 +119,12 @@ class Session(SessionServer):
             inputs.SendRawEvent: self._send_raw,
         }
         self._server_handlers: dict[type, Callable[[Any], None]] = self._server_table()
+
+    @property
+    def output_audio_format(self) -> AudioFormat:
+        """The format of the assistant's audio (``AudioEvent.data``): the one the session
+        asked for, or the server's ``session.updated`` named last; PCM16 until either."""
+        return self._playback.output_format
 
     def handle(self, event: inputs.AnyInput, *, now: float | None = None) -> list[Output]:
         """Take one event; return what to send, what to tell subscribers, what to do."""

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from realtime_sansio.protocol import (
+    PCM16,
+    PCMA,
     PCMU,
     RunConfig,
     SessionModelSettings,
@@ -24,6 +26,7 @@ from session_helpers import (
     one,
     sent,
     sent_types,
+    session_updated,
     speech_started,
     started,
     text_delta,
@@ -207,6 +210,16 @@ def test_the_servers_output_format_counts() -> None:
     feed(created("r1"), now=0.0)
     feed(audio_delta("r1", "i1", 800), now=0.0)
     assert _truncate(feed(inputs.Interrupt(), now=1.0)).audio_end_ms == 100
+
+
+def test_the_output_format_is_public_and_follows_the_session() -> None:
+    # Subscribers size their audio buffers in seconds from it.
+    assert Feed(started()).session.output_audio_format == PCM16
+    config = RunConfig(model_settings=SessionModelSettings(output_audio_format=PCMU))
+    feed = Feed(started(config=config))
+    assert feed.session.output_audio_format == PCMU
+    feed(session_updated({"audio": {"output": {"format": {"type": "audio/pcma"}}}}))
+    assert feed.session.output_audio_format == PCMA
 
 
 # -- server VAD ------------------------------------------------------------------------------

@@ -47,7 +47,15 @@ from realtime_sansio.protocol.items import UserMessage
 
 from .auth import ApiKeyError, Redactor, connection_secrets, resolve_api_key
 from .base import ConnectionClosed, Transport
-from .subscriptions import DEFAULT_SUBSCRIBER_BUFFER, SlowSubscriberError, Subscription
+from .subscriptions import (
+    DEFAULT_MAX_AUDIO_S,
+    DEFAULT_MAX_EVENTS,
+    DEFAULT_MAX_RAW,
+    SlowSubscriberError,
+    Subscription,
+    check_max_events,
+    former_max_buffer,
+)
 
 __all__ = ["RealtimeSession", "Runner", "SlowSubscriberError", "Subscription", "run"]
 
@@ -89,7 +97,7 @@ class RealtimeSession:
         transport: Transport,
         task_group: anyio.abc.TaskGroup,
         *,
-        subscriber_buffer: int = DEFAULT_SUBSCRIBER_BUFFER,
+        subscriber_buffer: int = DEFAULT_MAX_EVENTS,
         redact: Callable[[str], str] | None = None,
     ) -> None:
         self._core = core
@@ -161,10 +169,29 @@ class RealtimeSession:
     async def reject_tool(self, call_id: str, message: str | None = None) -> None:
         await self._command(inputs.RejectTool(call_id=call_id, message=message))
 
-    def subscribe(self, *, max_buffer: int | None = None) -> Subscription:
-        """A new subscriber: every event from now on, bounded by ``max_buffer`` (see
-        ``subscriptions`` for the overflow policy). Idempotent to end with ``unsubscribe``."""
-        subscription = Subscription(max_buffer or self._subscriber_buffer)
+    def subscribe(
+        self,
+        *,
+        max_events: int | None = None,
+        max_audio_s: float = DEFAULT_MAX_AUDIO_S,
+        raw: bool = True,
+        max_raw: int = DEFAULT_MAX_RAW,
+        max_buffer: int | None = None,
+    ) -> Subscription:
+        """A new subscriber: every event from now on, with its own bounds (see
+        ``subscriptions`` for them and the overflow policy; ``max_events`` defaults to
+        ``run(subscriber_buffer=...)``, ``max_buffer`` is its former name). Audio is measured
+        in the session's current output format. Idempotent to end with ``unsubscribe``."""
+        if max_buffer is not None:
+            max_events = former_max_buffer(max_buffer, "subscribe")
+        core = self._core
+        subscription = Subscription(
+            self._subscriber_buffer if max_events is None else max_events,
+            max_audio_s=max_audio_s,
+            raw=raw,
+            max_raw=max_raw,
+            audio_format=lambda: core.output_audio_format,
+        )
         if self._closed.is_set():
             subscription.end()
         self._subscriptions.append(subscription)
@@ -366,7 +393,7 @@ async def run(
     model_config: ModelConfig | None = None,
     context: Any = None,
     transport: Transport | None = None,
-    subscriber_buffer: int = DEFAULT_SUBSCRIBER_BUFFER,
+    subscriber_buffer: int = DEFAULT_MAX_EVENTS,
 ) -> AsyncIterator[RealtimeSession]:
     """Run ``agent`` over ``transport``: a session for the duration of the ``async with``.
 
@@ -381,7 +408,11 @@ async def run(
     Whatever the server says reaches events and errors with the credentials redacted: the
     key, secret headers and URL credentials of ``model_config``, the key the environment
     holds, and those of the transport (its ``redactor``, when it has one).
+
+    ``subscriber_buffer`` is the default ``max_events`` of the session's subscriptions
+    (``subscriptions`` has the bounds).
     """
+    check_max_events(subscriber_buffer, "subscriber_buffer")  # before connecting
     model_config = model_config or ModelConfig()
     if transport is None:
         transport = _default_transport(model_config)
