@@ -65,6 +65,7 @@ class Turn:
         "phase",
         "pieces",
         "reported_ms",
+        "silent",
         "speech_end_at",
         "splitter",
         "spoken",
@@ -90,6 +91,7 @@ class Turn:
         self.spoken: list[tuple[str, int, Piece]] = []  # (text, start byte, piece) given out
         self.given_bytes = 0
         self.reported_ms: float | None = None
+        self.silent = False  # a greeting that has not said anything yet: no events
         self.deadline: float | None = None
         self.speech_end_at: float | None = None
         self.transcribe_at: float | None = None

@@ -32,6 +32,10 @@ synthesis gives a ``VoiceStreamEventError`` and ends its turn (``turn_ended``), 
 the rest; the next turn goes on. ``handle`` raises ``LocalProtocolError`` only for misuse
 (audio after ``InputClosed``, input before ``Start``, wrong types).
 
+*Greeting.* With ``greeting=True`` the first turn is the workflow's greeting (``RunGreeting``);
+it has no user part, and it exists for the application (``turn_started``) only once it has
+said something.
+
 *End.* After ``InputClosed`` the last turns are finished, then ``session_ended``; after it,
 every input is ignored.
 """
@@ -159,9 +163,11 @@ class Pipeline:
             raise LocalProtocolError("Start was already handled")
         self.started = True
         if self.greeting:
+            # turn_started waits for the greeting's first text: a workflow whose on_start
+            # says nothing makes no turn at all.
             turn = Turn(self._new_id("turn"), "responding", self._new_splitter())
+            turn.silent = True
             self._queue.append(turn)
-            self._emit_lifecycle("turn_started", turn)
             turn.workflow_started = True
             self._out.append(effects.RunGreeting(turn_id=turn.id))
             self._touch(turn)
@@ -333,6 +339,9 @@ class Pipeline:
                 raise LocalProtocolError("WorkflowText.text must be a str")
             if not event.text:
                 return
+            if turn.silent:
+                turn.silent = False
+                self._emit_lifecycle("turn_started", turn)
             if turn.first_text_at is None:
                 turn.first_text_at = self._now
             turn.written.append(event.text)
@@ -442,6 +451,9 @@ class Pipeline:
         turn.deadline = self._now + self.config.stage_timeout_s
 
     def _fail(self, turn: Turn, stage: _Stage, error: str) -> None:
+        if turn.silent:  # a greeting that failed: the application hears of the turn
+            turn.silent = False
+            self._emit_lifecycle("turn_started", turn)
         self._out.append(events.VoiceStreamEventError(error=error, turn_id=turn.id, stage=stage))
         self._finish(turn, "turn_ended")
 
@@ -459,6 +471,11 @@ class Pipeline:
                 self._out.append(effects.CancelSynthesis(piece_id=piece.id))
             self._pieces.pop(piece.id, None)
         heard_ms = turn.played_ms(self._now, instant=self.instant)
+        if turn.silent:  # a greeting that said nothing: no turn to speak of
+            self._queue.remove(turn)
+            turn.deadline = None
+            self._answer_next()
+            return
         if turn.workflow_started:
             spoken = "".join(turn.written).strip()
             complete = turn.workflow_done and not turn.pieces and heard_ms >= turn.given_ms - 1e-6
