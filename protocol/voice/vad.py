@@ -12,10 +12,11 @@ was made. Every detector here has two layers:
    second lower: that is the hysteresis which keeps a voice that fades between words from
    flickering on and off;
 2. the ``SpeechGate``, shared by all of them (and by the fake server's VAD): speech starts
-   after ``min_speech_ms`` of consecutive starting frames (a click or a cough is shorter),
-   reported ``prefix_padding_ms`` before its first frame so that the first syllable is kept;
-   it stops after ``min_silence_ms`` of frames that do not continue it, reported at the first
-   of them.
+   once ``min_speech_ms`` of starting frames have come without a frame too quiet even to
+   continue speech in between (a click or a cough is shorter), reported
+   ``prefix_padding_ms`` before the first of them so that the first syllable is kept; it
+   stops after ``min_silence_ms`` of frames that do not continue it, reported at the first of
+   them.
 
 The energy classifier compares a frame's mean power with an *adaptive noise floor*: the
 minimum of the frame powers over the last ``floor_window_ms`` (kept as one minimum per
@@ -108,18 +109,24 @@ class SpeechGate:
         self.position_ms = 0
         """Milliseconds of audio decided so far (whole frames)."""
         self.speaking = False
-        self._run_ms = 0  # starting frames in a row, while quiet
+        self._run_ms = 0  # starting frames of the candidate start, while quiet
+        self._candidate_ms = 0  # where the candidate start's first starting frame began
         self._quiet_ms = 0  # frames in a row that did not continue speech, while speaking
 
     def step(self, starts: bool, continues: bool) -> SpeechEdge | None:
         frame_start = self.position_ms
         self.position_ms += self.frame_ms
         if not self.speaking:
-            self._run_ms = self._run_ms + self.frame_ms if starts else 0
+            if starts:
+                if not self._run_ms:
+                    self._candidate_ms = frame_start
+                self._run_ms += self.frame_ms
+            elif not continues:
+                self._run_ms = 0  # a frame too quiet even to continue: no speech after all
             if self._run_ms and self._run_ms >= max(self.min_speech_ms, self.frame_ms):
-                first = frame_start + self.frame_ms - self._run_ms
                 self.speaking, self._quiet_ms, self._run_ms = True, 0, 0
-                return SpeechEdge(started=True, ms=max(0, first - self.prefix_padding_ms))
+                start = max(0, self._candidate_ms - self.prefix_padding_ms)
+                return SpeechEdge(started=True, ms=start)
             return None
         if continues:
             self._quiet_ms = 0
@@ -165,11 +172,11 @@ class EnergyVad:
         self,
         *,
         frame_ms: int = 20,
-        start_db: float = 12.0,
-        stop_db: float = 6.0,
+        start_db: float = 9.0,
+        stop_db: float = 4.0,
         min_level_dbfs: float = -50.0,
-        floor_window_ms: int = 3000,
-        min_speech_ms: int = 200,
+        floor_window_ms: int = 2000,
+        min_speech_ms: int = 120,
         min_silence_ms: int = 600,
         prefix_padding_ms: int = 300,
     ) -> None:
