@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import ctypes
 import functools
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 
 import anyio
-import numpy as np
-import pytest
 from realtime_sansio.protocol.fake import FakeServerConfig
 from realtime_sansio.protocol.fake.audio_api import FakeAudioApi
 from realtime_sansio.protocol.fake.voice import synthesize_speech
@@ -111,79 +108,6 @@ class CoreHarness:
                     vi.SynthesizedAudio(piece_id=effect.piece_id, data=synthesize(effect.text))
                 )
                 self.handle(vi.SynthesisDone(piece_id=effect.piece_id))
-
-
-# -- real speech (espeak-ng through the espeakng-loader wheel, test-only) -------------------
-
-
-@functools.cache
-def _espeak() -> tuple[ctypes.CDLL, int] | None:
-    try:
-        import espeakng_loader
-    except ImportError:
-        return None
-    lib = ctypes.CDLL(espeakng_loader.get_library_path())
-    lib.espeak_Initialize.restype = ctypes.c_int
-    lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
-    lib.espeak_Synth.argtypes = [
-        ctypes.c_char_p,
-        ctypes.c_size_t,
-        ctypes.c_uint,
-        ctypes.c_int,
-        ctypes.c_uint,
-        ctypes.c_uint,
-        ctypes.c_void_p,
-        ctypes.c_void_p,
-    ]
-    synchronous = 0x02  # AUDIO_OUTPUT_SYNCHRONOUS: samples come to the callback
-    rate = lib.espeak_Initialize(synchronous, 0, espeakng_loader.get_data_path().encode(), 0)
-    if rate <= 0:
-        return None
-    lib.espeak_SetVoiceByName(b"en")
-    return lib, rate
-
-
-_CALLBACK = ctypes.CFUNCTYPE(
-    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p
-)
-
-
-def espeak_available() -> bool:
-    return _espeak() is not None
-
-
-def need_espeak() -> None:
-    if not espeak_available():
-        pytest.skip("real speech needs the espeakng-loader wheel (pip install espeakng-loader)")
-
-
-@functools.cache
-def espeak(text: str) -> np.ndarray:
-    """Real synthesised speech of ``text``: 24 kHz float64 samples in [-1, 1]."""
-    loaded = _espeak()
-    assert loaded is not None
-    lib, rate = loaded
-    chunks: list[np.ndarray] = []
-
-    def collect(wav: ctypes._Pointer, count: int, _events: int) -> int:  # type: ignore[type-arg]
-        if wav and count > 0:
-            chunks.append(np.ctypeslib.as_array(wav, shape=(count,)).astype(np.float64))
-        return 0
-
-    callback = _CALLBACK(collect)
-    lib.espeak_SetSynthCallback(callback)
-    data = text.encode()
-    position_character, chars_utf8 = 1, 1
-    lib.espeak_Synth(data, len(data) + 1, 0, position_character, 0, chars_utf8, None, None)
-    lib.espeak_Synchronize()
-    samples = np.concatenate(chunks) / 32768.0
-    # espeak speaks at 22050 Hz; linear interpolation to 24 kHz is plenty for a VAD test.
-    times = np.arange(round(len(samples) * RATE / rate)) / RATE
-    return np.interp(times, np.arange(len(samples)) / rate, samples)
-
-
-def to_pcm(samples: np.ndarray) -> bytes:
-    return np.clip(np.rint(samples * 32767), -32768, 32767).astype("<i2").tobytes()
 
 
 # -- the fake server over real HTTP --------------------------------------------------------
