@@ -291,8 +291,8 @@ def test_a_greeting_that_says_nothing_makes_no_turn() -> None:
     h2 = CoreHarness(Pipeline(INSTANT, vad=EnergyVad(), greeting=True))
     h2.start()
     h2.answer_all(greeting=["Hello! I am listening."])
-    assert h2.lifecycle() == [("turn_started", "turn_1"), ("turn_ended", "turn_1")]
-    assert h2.audio_out("turn_1")
+    assert h2.lifecycle() == [("turn_started", "greeting_1"), ("turn_ended", "greeting_1")]
+    assert h2.audio_out("greeting_1")
 
 
 def test_odd_chunks_of_synthesised_audio_come_out_as_whole_samples() -> None:

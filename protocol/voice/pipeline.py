@@ -33,8 +33,8 @@ the rest; the next turn goes on. ``handle`` raises ``LocalProtocolError`` only f
 (audio after ``InputClosed``, input before ``Start``, wrong types).
 
 *Greeting.* With ``greeting=True`` the first turn is the workflow's greeting (``RunGreeting``);
-it has no user part, and it exists for the application (``turn_started``) only once it has
-said something.
+its id is ``greeting_1`` (from the id factory's ``greeting`` prefix), it has no user part, and
+it exists for the application (``turn_started``) only once it has said something.
 
 *End.* After ``InputClosed`` the last turns are finished, then ``session_ended``; after it,
 every input is ignored.
@@ -165,7 +165,7 @@ class Pipeline:
         if self.greeting:
             # turn_started waits for the greeting's first text: a workflow whose on_start
             # says nothing makes no turn at all.
-            turn = Turn(self._new_id("turn"), "responding", self._new_splitter())
+            turn = Turn(self._new_id("greeting"), "responding", self._new_splitter())
             turn.silent = True
             self._queue.append(turn)
             turn.workflow_started = True
