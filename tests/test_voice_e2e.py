@@ -14,15 +14,18 @@ from typing import Any
 import anyio
 import pytest
 from realtime_sansio.protocol.fake.voice import synthesize_speech
+from realtime_sansio.protocol.items import AssistantMessage
 from realtime_sansio.protocol.voice import STTSettings, TTSSettings
+from realtime_sansio.transports.demo import GREETER
+from realtime_sansio.transports.memory import FakeServerTransport
 from realtime_sansio.transports.voice import (
+    AgentWorkflow,
     AudioInput,
     OpenAISTTModel,
     OpenAITTSModel,
     SimpleWorkflow,
     StreamedAudioInput,
     VoicePipeline,
-    VoicePipelineConfig,
     VoiceStreamEvent,
     VoiceStreamEventAudio,
     VoiceStreamEventError,
@@ -101,7 +104,10 @@ async def test_one_turn_from_a_wav_file_to_ordered_audio() -> None:
     (transcript,) = [e for e in seen if isinstance(e, VoiceStreamEventTranscript)]
     assert transcript.text == "What time is it?"
     pieces = [e.text for e in seen if isinstance(e, VoiceStreamEventText)]
-    assert " ".join(pieces) == "You said: What time is it? That is a very good point, thank you for it."
+    assert (
+        " ".join(pieces)
+        == "You said: What time is it? That is a very good point, thank you for it."
+    )
     audio = b"".join(e.data for e in seen if isinstance(e, VoiceStreamEventAudio))
     assert audio == b"".join(synthesize_speech(piece) for piece in pieces)
     assert lifecycle(seen) == [
@@ -264,3 +270,42 @@ async def test_a_greeting_comes_first() -> None:
     greeting = [e for e in seen if isinstance(e, VoiceStreamEventText)]
     assert greeting[0].text == "Hello! I am listening." and greeting[0].turn_id == "greeting_1"
     assert lifecycle(seen)[-1] == ("session_ended", None)
+
+
+def assistant_texts(workflow: AgentWorkflow) -> list[str]:
+    """The text of each assistant message in the workflow's Realtime conversation."""
+    texts = []
+    for item in workflow.session.history:
+        if isinstance(item, AssistantMessage):
+            texts.append("".join(getattr(p, "text", None) or "" for p in item.content))
+    return texts
+
+
+async def test_an_agent_answers_with_its_tool_and_its_handoff() -> None:
+    questions = ["What's the weather in Paris?", "Please transfer me to support"]
+    async with fake_server(dict(enumerate(questions))) as base:
+        workflow = AgentWorkflow(GREETER, transport=FakeServerTransport)
+        pipeline = VoicePipeline(workflow=workflow, **models(base))
+        seen = await converse(pipeline, questions)
+    spoken = " ".join(e.text for e in seen if isinstance(e, VoiceStreamEventText))
+    assert "Sunny, 21 °C in Paris" in spoken  # the get_weather tool's answer
+    assert "this is Support" in spoken  # the handoff's new agent
+    assert lifecycle(seen)[-1] == ("session_ended", None)
+    assert not [e for e in seen if isinstance(e, VoiceStreamEventError)]
+
+
+async def test_an_agent_keeps_only_what_was_heard_of_a_cut_reply() -> None:
+    workflow = AgentWorkflow(GREETER, transport=FakeServerTransport)
+    with anyio.fail_after(20):
+        async with workflow:
+            reply_text = "".join([text async for text in workflow.run("Hello there")])
+            assert reply_text.startswith("You said: Hello there")
+            assert assistant_texts(workflow)[-1] == reply_text
+            await workflow.on_interrupted("You said:", reply_text)
+            with anyio.fail_after(5):
+                while assistant_texts(workflow)[-1:] != ["You said:"]:
+                    await anyio.sleep(0)
+            assert reply_text not in assistant_texts(workflow)
+            # The conversation goes on from there.
+            follow_up = "".join([text async for text in workflow.run("Thanks")])
+            assert "Thanks" in follow_up
