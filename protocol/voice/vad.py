@@ -146,13 +146,17 @@ class SpeechGate:
 def frame_powers(pcm16: bytes, frame_samples: int) -> npt.NDArray[np.float64]:
     """The mean power (mean of squared samples) of each whole frame of mono PCM16.
 
-    The sums of squares are exact integers, so a frame's power does not depend on what
-    audio came with it: a property the chunking-invariance of the VADs rests on.
+    A frame's sum of squares is below 2**53, so float64 holds every partial sum exactly,
+    in any order of summation: a frame's power does not depend on what audio came with it,
+    which the chunking-invariance of the VADs rests on.
     """
     samples = np.frombuffer(pcm16, dtype="<i2")
-    whole = len(samples) - len(samples) % frame_samples
-    frames = samples[:whole].astype(np.int64).reshape(-1, frame_samples)
-    sums: npt.NDArray[np.float64] = np.einsum("ij,ij->i", frames, frames).astype(np.float64)
+    count = len(samples) // frame_samples
+    frames = samples[: count * frame_samples].astype(np.float64)
+    if count == 1:  # the common case of a chunk per frame: a dot product is cheapest
+        return np.array([float(frames @ frames) / frame_samples])
+    rows = frames.reshape(count, frame_samples)
+    sums: npt.NDArray[np.float64] = np.einsum("ij,ij->i", rows, rows)
     return sums / frame_samples
 
 
@@ -207,6 +211,7 @@ class EnergyVad:
         self._frames_per_block = _BLOCK_MS // frame_ms
         # Completed blocks' minima; the detector starts out assuming a quiet room.
         self._blocks: deque[float] = deque([self._quiet_floor], maxlen=floor_window_ms // _BLOCK_MS)
+        self._floor_power = self._quiet_floor  # changes only when a block completes
         self._block_min = math.inf
         self._block_frames = 0
         self._pending = b""
@@ -225,7 +230,7 @@ class EnergyVad:
         return 10.0 * math.log10(self._floor() / _FULL_SCALE_POWER)
 
     def _floor(self) -> float:
-        return float(max(min(self._blocks), self._quiet_floor))
+        return self._floor_power
 
     def feed(self, pcm: bytes) -> list[SpeechEdge]:
         data = self._pending + pcm if self._pending else pcm
@@ -235,7 +240,7 @@ class EnergyVad:
             return []
         edges: list[SpeechEdge] = []
         for power in frame_powers(data[:whole], self._frame_bytes // 2).tolist():
-            floor = self._floor()
+            floor = self._floor_power
             starts = power > self._min_start and power > floor * self._start_ratio
             continues = power > self._min_continue and power > floor * self._stop_ratio
             edge = self.gate.step(starts, continues)
@@ -250,6 +255,7 @@ class EnergyVad:
         if self._block_frames == self._frames_per_block:
             self._blocks.append(self._block_min)
             self._block_min, self._block_frames = math.inf, 0
+            self._floor_power = max(min(self._blocks), self._quiet_floor)
 
     def reset(self) -> None:
         self.gate.reset()
