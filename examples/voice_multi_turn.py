@@ -16,6 +16,7 @@ import argparse
 import functools
 
 import anyio
+import anyio.abc
 from realtime_sansio.protocol.fake import FakeServerConfig, synthesize_speech
 from realtime_sansio.transports.serve import serve_fake
 from realtime_sansio.transports.voice import (
@@ -36,9 +37,13 @@ SILENCE = bytes(48000)  # one second of 24 kHz PCM16
 
 
 async def start_fake(task_group: anyio.abc.TaskGroup) -> str:
-    ready, ports = anyio.Event(), []
+    ready, ports = anyio.Event(), list[int]()
     fake = FakeServerConfig(transcripts=dict(enumerate(QUESTIONS)))
-    on_ready = lambda port: (ports.append(port), ready.set())  # noqa: E731
+
+    def on_ready(port: int) -> None:
+        ports.append(port)
+        ready.set()
+
     task_group.start_soon(functools.partial(serve_fake, port=0, config=fake, ready=on_ready))
     await ready.wait()
     return f"http://127.0.0.1:{ports[0]}"

@@ -14,6 +14,7 @@ import argparse
 import functools
 
 import anyio
+import anyio.abc
 from realtime_sansio.protocol.audio import write_wav
 from realtime_sansio.protocol.fake import FakeServerConfig, synthesize_speech
 from realtime_sansio.transports.serve import serve_fake
@@ -50,9 +51,13 @@ config = VoicePipelineConfig(
 
 async def start_fake(task_group: anyio.abc.TaskGroup) -> str:
     """The fake server on a free loopback port; its base URL."""
-    ready, ports = anyio.Event(), []
+    ready, ports = anyio.Event(), list[int]()
     fake = FakeServerConfig(transcripts={0: QUESTION})
-    on_ready = lambda port: (ports.append(port), ready.set())  # noqa: E731
+
+    def on_ready(port: int) -> None:
+        ports.append(port)
+        ready.set()
+
     task_group.start_soon(functools.partial(serve_fake, port=0, config=fake, ready=on_ready))
     await ready.wait()
     return f"http://127.0.0.1:{ports[0]}"

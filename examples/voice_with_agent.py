@@ -16,6 +16,7 @@ import argparse
 import functools
 
 import anyio
+import anyio.abc
 from realtime_sansio.protocol import Agent, ModelConfig, function_tool
 from realtime_sansio.protocol.fake import FakeServerConfig, synthesize_speech
 from realtime_sansio.transports.serve import serve_fake
@@ -52,9 +53,13 @@ QUESTIONS = ["What's the weather in Paris?", "Please transfer me to support."]
 
 
 async def start_fake(task_group: anyio.abc.TaskGroup) -> int:
-    ready, ports = anyio.Event(), []
+    ready, ports = anyio.Event(), list[int]()
     fake = FakeServerConfig(transcripts=dict(enumerate(QUESTIONS)))
-    on_ready = lambda port: (ports.append(port), ready.set())  # noqa: E731
+
+    def on_ready(port: int) -> None:
+        ports.append(port)
+        ready.set()
+
     task_group.start_soon(functools.partial(serve_fake, port=0, config=fake, ready=on_ready))
     await ready.wait()
     return ports[0]
