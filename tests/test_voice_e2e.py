@@ -26,6 +26,7 @@ from realtime_sansio.transports.voice import (
     SimpleWorkflow,
     StreamedAudioInput,
     VoicePipeline,
+    VoicePipelineConfig,
     VoiceStreamEvent,
     VoiceStreamEventAudio,
     VoiceStreamEventError,
@@ -258,7 +259,8 @@ async def test_a_failing_stage_ends_its_turn_and_the_next_turn_works(stage: str)
 async def test_a_greeting_comes_first() -> None:
     async with fake_server({0: "Hi"}) as base:
         workflow = SimpleWorkflow(reply, greeting="Hello! I am listening.")
-        pipeline = VoicePipeline(workflow=workflow, **models(base))
+        config = VoicePipelineConfig(playback="instant")  # heard as soon as it is given out
+        pipeline = VoicePipeline(workflow=workflow, config=config, **models(base))
         audio_input = StreamedAudioInput()
         seen: list[VoiceStreamEvent] = []
         with anyio.fail_after(20):
