@@ -374,7 +374,7 @@ def test_demo_when_the_connection_drops(
 
 def test_the_examples_run(fake_url: str) -> None:
     """Each example, on the in-memory fake and against serve-fake, exits 0 (all at once)."""
-    assert len(EXAMPLES) == 6
+    assert len(EXAMPLES) == 9
     runs = {
         (path.name, url): subprocess.Popen(
             [sys.executable, str(path), *(["--url", url] if url else [])],

@@ -1,8 +1,10 @@
-"""The ``realtime-sansio`` command: ``demo``, ``serve-fake`` and ``probe``.
+"""The ``realtime-sansio`` command: ``demo``, ``serve-fake``, ``probe`` and ``voice``.
 
     realtime-sansio demo [--fake | --live | --url URL] [--input FILE.wav] [--output FILE.wav]
     realtime-sansio serve-fake [--host 127.0.0.1] [--port 8765] [--script FILE.json]
     realtime-sansio probe [--timeout-ms 8000] [--model gpt-realtime] [--url URL]
+    realtime-sansio voice [--fake | --live | --url URL] [--input FILE.wav] [--output FILE.wav]
+                          [--agent] [--vad energy|silero]
 
 A failure is one line on stderr (``realtime-sansio: error: ...``) and exit status 1; with
 ``--debug`` it is the full traceback instead. The API key never appears in any output: while a
@@ -144,6 +146,76 @@ def _probe(args: argparse.Namespace) -> int:
     raise CliError(format_probe_failure(result))
 
 
+# -- voice --------------------------------------------------------------------------------------
+
+
+def _voice(args: argparse.Namespace) -> int:
+    from .voice.demo import VoiceDemoError, VoiceDemoOptions, run_voice_demo
+
+    mode: Literal["fake", "live", "url"] = "live" if args.live else "url" if args.url else "fake"
+    options = VoiceDemoOptions(
+        mode=mode,
+        url=args.url,
+        input_path=args.input,
+        output_path=args.output,
+        agent=args.agent,
+        vad=args.vad,
+        timeout_s=args.timeout,
+    )
+    try:
+        anyio.run(run_voice_demo, options, sys.stdout, sys.stderr)
+    except BaseException as exc:
+        leaf = _leaf(exc)
+        if isinstance(leaf, VoiceDemoError):
+            raise CliError(str(leaf)) from leaf
+        raise
+    return 0
+
+
+def _add_voice(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    voice = commands.add_parser(
+        "voice",
+        help="a multi-turn voice pipeline conversation: STT -> workflow -> TTS",
+        description=(
+            "Speech-to-text, a workflow and text-to-speech, turn by turn, with a local VAD."
+            " Without --live everything runs against the fake server on a free loopback port:"
+            " three generated utterances (or --input), a timeline with each turn's latency,"
+            " the replies written to --output."
+        ),
+    )
+    where = voice.add_mutually_exclusive_group()
+    where.add_argument("--fake", action="store_true", help="the embedded fake (default)")
+    where.add_argument("--live", action="store_true", help="the real API (needs an API key)")
+    where.add_argument("--url", help="another server's base, e.g. http://127.0.0.1:8765")
+    voice.add_argument("--input", metavar="FILE.wav", help="16-bit WAV: the user's speech")
+    voice.add_argument(
+        "--output",
+        metavar="FILE.wav",
+        default="voice-output.wav",
+        help="where the replies' audio goes (default: voice-output.wav)",
+    )
+    voice.add_argument(
+        "--agent",
+        action="store_true",
+        help="answer with the demo agent (a tool and a handoff) instead of the simple workflow",
+    )
+    voice.add_argument(
+        "--vad",
+        choices=("energy", "silero"),
+        default="energy",
+        help="the local VAD (silero needs the vad extra; default: energy)",
+    )
+    voice.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=60.0,
+        metavar="SECONDS",
+        help="give up after this long (default: 60)",
+    )
+    _add_debug(voice, argparse.SUPPRESS)
+    voice.set_defaults(handler=_voice)
+
+
 # -- the parser ---------------------------------------------------------------------------------
 
 
@@ -243,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--url", help="probe this server instead (no key is sent)")
     _add_debug(probe, argparse.SUPPRESS)
     probe.set_defaults(handler=_probe)
+    _add_voice(commands)
     return parser
 
 

