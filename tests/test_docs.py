@@ -45,6 +45,7 @@ from realtime_sansio.protocol import (
     function_tool,
     wire,
 )
+from realtime_sansio.protocol.audio import write_wav
 from realtime_sansio.protocol.fake import synthesize_speech
 from realtime_sansio.transports.memory import FakeServerTransport
 from realtime_sansio.transports.runner import run
@@ -63,6 +64,7 @@ TIMEOUT_S = 60
 PRINTS = {
     "README.md": ["tool said: Sunny in Paris", "Here is what I found: Sunny in Paris."],
     "docs/guide.md": ["tool said: Sunny in Paris", "Here is what I found: Sunny in Paris."],
+    "docs/voice.md": ["pipeline complete"],
 }
 
 
@@ -279,9 +281,21 @@ def no_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CODEX_HOME", str(tmp_path))
 
 
+@pytest.fixture
+def reader_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The files the docs assume the reader has (``question.wav``), in the working folder."""
+    monkeypatch.chdir(tmp_path)
+    speech = synthesize_speech("What is the weather in Paris?")
+    write_wav(tmp_path / "question.wav", speech, PCM16.rate)
+
+
 @pytest.mark.parametrize("path", DOCS_WITH_CODE, ids=_name)
 def test_the_python_blocks_run(
-    path: Path, served_url: str, no_key: None, capsys: pytest.CaptureFixture[str]
+    path: Path,
+    served_url: str,
+    no_key: None,
+    reader_files: None,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     namespace = _in_a_thread(lambda: run_document(path, served_url))
     printed = capsys.readouterr().out
