@@ -8,10 +8,11 @@ answered, and the closing handshake is done properly. A refused handshake raises
 ``HandshakeError`` with the HTTP status and the error message of the body.
 
 Server: ``serve_websocket(handler, host, port)`` accepts connections (``wss://`` with an
-``ssl_context``) and hands each, once its handshake is done, to ``handler`` as a transport; a
-request that is not a WebSocket upgrade gets 400, a handler that raises closes its connection
-with 1011. ``serve_fake`` (``transports.serve``) hosts the fake Realtime server with it.
-See docs/transports.md.
+``ssl_context``) and hands each, once its handshake is done, to ``handler`` as a transport (its
+``request`` is the upgrade request, headers included); a request that is not a WebSocket
+upgrade gets 400, or the answer of ``http_handler`` when one is given (a page served beside
+the socket); a handler that raises closes its connection with 1011. ``serve_fake``
+(``transports.serve``) hosts the fake Realtime server with it. See docs/transports.md.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import json
 import logging
 import ssl
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,6 +41,7 @@ from .base import ClosingOnExit, ConnectionClosed
 __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",
     "HandshakeError",
+    "HttpHandler",
     "WebSocketConnection",
     "WebSocketTransport",
     "serve_websocket",
@@ -87,6 +90,9 @@ def _error_message(body: bytes) -> str:
 
 class WebSocketConnection(ClosingOnExit):
     """An open WebSocket (either side) carrying text frames; implements ``Transport``."""
+
+    request: ws.Request | None = None
+    """On the server side, the client's upgrade request (its headers, for an origin check)."""
 
     def __init__(
         self,
@@ -386,6 +392,37 @@ class WebSocketTransport(WebSocketConnection):
                 raise ConnectionError(f"{self.url}: the server's answer is not HTTP") from None
 
 
+HttpHandler = Callable[[h11.Request], Awaitable[tuple[int, Sequence[tuple[str, str]], bytes]]]
+"""Answers a plain HTTP request (no body read) with ``(status, headers, body)``."""
+
+
+async def _answer_http(data: bytes, http_handler: HttpHandler) -> bytes:
+    """The bytes answering the request in ``data`` (Content-Length and close added)."""
+    connection = h11.Connection(h11.SERVER)
+    connection.receive_data(data)
+    try:
+        request = connection.next_event()
+    except h11.RemoteProtocolError:
+        return _BAD_REQUEST
+    if not isinstance(request, h11.Request):
+        return _BAD_REQUEST
+    try:
+        status, headers, body = await http_handler(request)
+    except Exception:  # one request's failure is not the server's
+        _log.exception("the HTTP handler failed")
+        status, headers, body = 500, [("Content-Type", "text/plain")], b"Internal Server Error\n"
+    framing = [("Content-Length", str(len(body))), ("Connection", "close")]
+    try:
+        reason = HTTPStatus(status).phrase.encode("ascii")
+    except ValueError:
+        reason = b""
+    response = h11.Response(status_code=status, headers=[*headers, *framing], reason=reason)
+    answer = connection.send(response)
+    if request.method != b"HEAD":
+        answer += connection.send(h11.Data(data=body))
+    return answer + connection.send(h11.EndOfMessage())
+
+
 async def serve_websocket(
     handler: Callable[[WebSocketConnection], Awaitable[None]],
     host: str = "127.0.0.1",
@@ -394,10 +431,12 @@ async def serve_websocket(
     ready: Callable[[int], None] | None = None,
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     ssl_context: ssl.SSLContext | None = None,
+    http_handler: HttpHandler | None = None,
 ) -> None:
     """Accept WebSocket connections on ``host:port`` until cancelled; ``ready(port)`` is
     called with the bound port (useful with ``port=0``). With a server ``ssl_context``
-    (certificate loaded) the connections are TLS: clients connect with ``wss://``."""
+    (certificate loaded) the connections are TLS: clients connect with ``wss://``.
+    ``http_handler`` answers the requests that are not upgrades (default: 400)."""
     tcp = await anyio.create_tcp_listener(local_host=host, local_port=port)
     bound = tcp.extra(anyio.abc.SocketAttribute.local_port)
     listener: anyio.abc.Listener[Any] = tcp
@@ -408,6 +447,7 @@ async def serve_websocket(
 
     async def accept(stream: anyio.abc.ByteStream) -> None:
         connection = WSConnection(ConnectionType.SERVER)
+        received = b""  # the request so far, for http_handler (h11 bounds its size)
         try:
             with anyio.fail_after(10):
                 while True:
@@ -415,11 +455,15 @@ async def serve_websocket(
                     if not chunk:
                         await stream.aclose()
                         return
+                    received += chunk
                     try:
                         connection.receive_data(chunk)
                         requests = [e for e in connection.events() if isinstance(e, ws.Request)]
                     except WsRemoteProtocolError:  # a browser, curl, TLS to a ws:// port...
-                        await stream.send(_BAD_REQUEST)
+                        answer = _BAD_REQUEST
+                        if http_handler is not None:
+                            answer = await _answer_http(received, http_handler)
+                        await stream.send(answer)
                         await stream.aclose()
                         return
                     if requests:
@@ -429,6 +473,7 @@ async def serve_websocket(
             await stream.aclose()
             return
         socket = WebSocketConnection(stream, connection, max_message_bytes=max_message_bytes)
+        socket.request = requests[0]
         try:
             await handler(socket)
         except ConnectionClosed:
