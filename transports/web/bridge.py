@@ -104,6 +104,11 @@ class _Conversation:
         self._missed_audio_bytes = 0
         self._lock = anyio.Lock()  # one sender: the backlog and the live stream stay in order
         self._changed = anyio.Event()
+        self._started = anyio.current_time()
+
+    def stamp(self, message: PageMessage) -> PageMessage:
+        """The bridge's own messages carry ``t`` too (seconds since the conversation began)."""
+        return {**message, "t": round(anyio.current_time() - self._started, 3)}
 
     def _note_change(self) -> None:
         self._changed.set()
@@ -140,14 +145,16 @@ class _Conversation:
         async with self._lock:
             previous, self.page = self.page, page
             self._note_change()
-            ready = {
-                "type": "ready",
-                **self.session.describe(),
-                "token": self.token,
-                "resumed": resumed,
-                "missed_events": self._missed_events,
-                "missed_audio_ms": self._missed_audio_bytes * 1000 // PCM16.bytes_per_second,
-            }
+            ready = self.stamp(
+                {
+                    "type": "ready",
+                    **self.session.describe(),
+                    "token": self.token,
+                    "resumed": resumed,
+                    "missed_events": self._missed_events,
+                    "missed_audio_ms": self._missed_audio_bytes * 1000 // PCM16.bytes_per_second,
+                }
+            )
             self._missed_events = self._missed_audio_bytes = 0
             if await self._send(page, ready):
                 while self._backlog and await self._send(page, self._backlog[0]):
@@ -300,7 +307,7 @@ class WebBridge:
             except (CommandError, LocalProtocolError) as exc:
                 if conversation.ended:
                     break
-                await conversation.deliver(_error(str(exc)))
+                await conversation.deliver(conversation.stamp(_error(str(exc))))
         conversation.detach(page)
 
     async def _say(self, page: Transport, message: PageMessage) -> None:
