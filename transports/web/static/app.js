@@ -42,7 +42,9 @@ const state = {
   received: {}, // item id -> samples received
   played: {}, // item id -> samples played (the worklet's count)
   reports: [], // every audio_played sent: {item_id, content_index, ms}
+  audioDone: [], // items whose audio has all arrived
   interruptions: [], // {item_id, audio_end_ms, played_ms}: the server's cut, the page's count
+  stopped: [], // {item_id, ms}: where the speaker stopped an item, by a cut or a button
   latencies: [], // ms from the server's speech_stopped to the answer's first sample played
   samplesPlayed: 0,
   messages: 0,
@@ -138,7 +140,7 @@ function receive(message) {
   state.messages += 1;
   if (message.type === "audio") return play(message);
   if (message.type === "ready") ready(message);
-  else if (message.type === "audio_done") audio?.playback.port.postMessage({ type: "end", item: message.item_id });
+  else if (message.type === "audio_done") audioDone(message);
   else if (message.type === "interrupted") interrupted(message);
   else if (message.type === "speech" && message.state === "stopped") speechStoppedAt = performance.now();
   else if (message.type === "speech" && message.state === "started") speechStoppedAt = null;
@@ -193,6 +195,11 @@ function play(message) {
   );
 }
 
+function audioDone(message) {
+  state.audioDone.push(message.item_id);
+  audio?.playback.port.postMessage({ type: "end", item: message.item_id });
+}
+
 function reportPlayed(item, contentIndex, samples) {
   state.played[item] = samples;
   const report = { type: "audio_played", item_id: item, content_index: contentIndex, ms: (samples * 1000) / RATE };
@@ -216,6 +223,7 @@ function onPlayback(message) {
       const before = state.played[message.item] || 0;
       state.samplesPlayed += Math.max(0, message.samples - before);
       reportPlayed(message.item, message.contentIndex, message.samples);
+      state.stopped.push({ item_id: message.item, ms: (message.samples * 1000) / RATE });
     }
     // The buttons: what was heard goes out first, so the server cuts exactly there.
     if (message.reason === "button") send({ type: "interrupt" });
