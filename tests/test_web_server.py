@@ -149,23 +149,20 @@ async def test_the_page_own_origin_is_let_in() -> None:
             await page.next("ready")
 
 
-def upgrade(host: str, origin: str | None = None, target: str = "/ws") -> ws.Request:
-    headers = [(b"origin", origin.encode())] if origin else []
-    return ws.Request(host=host, target=target, extra_headers=headers)
-
-
 def test_who_may_use_the_socket() -> None:
-    assert refusal(upgrade("127.0.0.1:8080", "http://127.0.0.1:8080"), "127.0.0.1") is None
-    assert refusal(upgrade("localhost:8080", "http://localhost:8080"), "127.0.0.1") is None
-    assert refusal(upgrade("[::1]:8080", "http://[::1]:8080"), "::1") is None
-    assert refusal(upgrade("127.0.0.1:8080"), "127.0.0.1") is None  # not a browser
+    here = "127.0.0.1:8080"
+    assert refusal(here, "http://127.0.0.1:8080", "/ws", "127.0.0.1") is None
+    assert refusal("localhost:8080", "http://localhost:8080", "/ws", "127.0.0.1") is None
+    assert refusal("[::1]:8080", "http://[::1]:8080", "/ws?x=1", "::1") is None
+    assert refusal(here, None, "/ws", "127.0.0.1") is None  # not a browser
     # A name that resolves here but is not ours: a DNS-rebinding page, same origin with itself.
-    rebinding = upgrade("attacker.example:8080", "http://attacker.example:8080")
-    assert "does not answer to" in (refusal(rebinding, "127.0.0.1") or "")
+    evil = ("attacker.example:8080", "http://attacker.example:8080", "/ws")
+    assert "does not answer to" in (refusal(*evil, "127.0.0.1") or "")
     # Served on every address, the user chose to be reachable by any name.
-    assert refusal(rebinding, "0.0.0.0") is None
-    assert refusal(upgrade("box.lan:8080", "http://box.lan:8080"), "box.lan") is None
-    assert "another site" in (refusal(upgrade("box.lan:8080", "http://evil:8080"), "0.0.0.0") or "")
+    assert refusal(*evil, "0.0.0.0") is None
+    assert refusal("box.lan:8080", "http://box.lan:8080", "/ws", "box.lan") is None
+    assert "another site" in (refusal("box.lan:8080", "http://evil:8080", "/ws", "::") or "")
+    assert "the socket is at /ws" in (refusal(here, None, "/", "127.0.0.1") or "")
 
 
 # -- the hook under it: serve_websocket(http_handler=...) -----------------------------------------

@@ -24,7 +24,7 @@ from wsproto import events as ws
 from ..websocket import WebSocketConnection, serve_websocket
 from .bridge import WebBridge
 
-__all__ = ["SOCKET_PATH", "StaticFiles", "serve_web"]
+__all__ = ["SOCKET_PATH", "StaticFiles", "refusal", "serve_web"]
 
 SOCKET_PATH = "/ws"
 """Where the page opens its WebSocket."""
@@ -85,17 +85,25 @@ def _is_wildcard(host: str) -> bool:
         return False
 
 
-def refusal(request: ws.Request, host: str) -> str | None:
-    """Why an upgrade request must be refused (see the module docstring), or None."""
-    if not _is_wildcard(host) and _hostname(request.host) not in _LOOPBACK_NAMES | {host.lower()}:
-        return f"this server does not answer to {request.host!r}"
-    headers = {name.lower(): value for name, value in request.extra_headers}
-    origin = headers.get(b"origin")
-    if origin is not None and urlsplit(origin.decode("latin-1")).netloc != request.host:
+def refusal(host: str, origin: str | None, path: str, served_on: str) -> str | None:
+    """Why a socket must be refused (see the module docstring), or None: ``host`` is the
+    request's ``Host``, ``origin`` its ``Origin`` (None: not a browser), ``path`` its path,
+    ``served_on`` the address the server listens on. An ASGI application can ask it too."""
+    if not _is_wildcard(served_on) and _hostname(host) not in _LOOPBACK_NAMES | {served_on.lower()}:
+        return f"this server does not answer to {host!r}"
+    if origin is not None and urlsplit(origin).netloc != host:
         return "the page of another site may not use this socket"
-    if urlsplit(request.target).path != SOCKET_PATH:
+    if urlsplit(path).path != SOCKET_PATH:
         return f"the socket is at {SOCKET_PATH}"
     return None
+
+
+def _refuse_upgrade(request: ws.Request, served_on: str) -> str | None:
+    headers = {name.lower(): value for name, value in request.extra_headers}
+    origin = headers.get(b"origin")
+    return refusal(
+        request.host, origin.decode("latin-1") if origin else None, request.target, served_on
+    )
 
 
 async def serve_web(
@@ -115,7 +123,7 @@ async def serve_web(
 
     async def socket(connection: WebSocketConnection) -> None:
         assert connection.request is not None  # serve_websocket sets it
-        problem = refusal(connection.request, host)
+        problem = _refuse_upgrade(connection.request, host)
         if problem is not None:
             await connection.close(1008, problem)
             return
