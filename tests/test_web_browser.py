@@ -10,7 +10,7 @@ client events in the order they happened.
 Chromium is Debian's (``apt-get install chromium``; ``.ci/run`` installs it where it can),
 used through ``executable_path``: nothing is downloaded. Without it, or without Playwright,
 these tests are skipped and say why. ``REALTIME_SANSIO_SCREENSHOT=path.png`` saves the page
-after the first conversation (docs/web.md's picture is made so).
+after the barge-in test's conversation (docs/web.md's picture is made so).
 """
 
 from __future__ import annotations
@@ -30,9 +30,10 @@ import pytest
 from realtime_sansio.protocol import PCM16
 from realtime_sansio.protocol.audio import write_wav
 from realtime_sansio.protocol.fake import FakeServerConfig, synthesize_speech
+from realtime_sansio.transports.demo import HANDOFF_PROMPT
 from realtime_sansio.transports.web import WebBridge, serve_web
 from realtime_sansio.transports.web.commands import AudioPlayed
-from web_helpers import ANSWER, INTERJECTION, QUESTION, LoggedKind
+from web_helpers import ANSWER, QUESTION, LoggedKind
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 try:
@@ -65,7 +66,7 @@ FLAGS = [
     "--use-fake-device-for-media-stream",
 ]
 WAIT_MS = 30_000  # a generous bound for a loaded machine; nothing here is a timing assertion
-HEARS = FakeServerConfig(pace=0.5, transcripts={0: QUESTION, 1: INTERJECTION})
+HEARS = FakeServerConfig(pace=0.5, transcripts={0: QUESTION, 1: HANDOFF_PROMPT})
 
 
 @pytest.fixture
@@ -159,8 +160,6 @@ async def test_a_spoken_question_is_answered_and_played(tmp_path: Path) -> None:
         seen = await state(page)
         captions = await page.inner_text("#captions")
         timeline = await page.inner_text("#timeline")
-        if screenshot := os.environ.get("REALTIME_SANSIO_SCREENSHOT"):
-            await page.screenshot(path=screenshot)
     # The question reached the agent, whose tool ran ...
     outputs = [
         e["item"]["output"]
@@ -190,13 +189,13 @@ async def test_a_spoken_question_is_answered_and_played(tmp_path: Path) -> None:
 async def test_speech_during_the_reply_interrupts_it_where_the_page_was(tmp_path: Path) -> None:
     kind = LoggedKind(HEARS)
     # The question; the answer starts about half a second after it (the VAD's silence); the
-    # interjection comes about a second into the answer's 2.8 s.
+    # user asks for support about a second into the answer's 2.8 s.
     microphone = wav(
         tmp_path / "barge-in.wav",
         silence(300),
         synthesize_speech(QUESTION),
         silence(1600),
-        synthesize_speech(INTERJECTION),
+        synthesize_speech(HANDOFF_PROMPT),
         silence(1000),
     )
     async with serving(kind) as port, chromium(microphone, tmp_path / "profile") as page:
@@ -206,6 +205,18 @@ async def test_speech_during_the_reply_interrupts_it_where_the_page_was(tmp_path
         await page.wait_for_selector(".bubble.cut")
         seen = await state(page)
         cut_text = await page.inner_text(".bubble.cut")
+        # The interruption was a request for support: the handoff, and Support's greeting.
+        await page.wait_for_function(
+            "() => document.querySelectorAll('.bubble.assistant.done').length === 2",
+            timeout=WAIT_MS,
+        )
+        captions = await page.inner_text("#captions")
+        timeline = await page.inner_text("#timeline")
+        if screenshot := os.environ.get("REALTIME_SANSIO_SCREENSHOT"):
+            # Support's greeting (the cut answer never arrived whole), heard to its end.
+            await until(page, "state.audioDone.length === 1")
+            await until(page, played_in_full((await state(page))["audioDone"][0]))
+            await page.screenshot(path=screenshot)
     (truncate,) = kind.client_events("conversation.item.truncate")
     item, end_ms = truncate["item_id"], truncate["audio_end_ms"]
     # The server cut where the page last said it was, before the cut.
@@ -221,7 +232,9 @@ async def test_speech_during_the_reply_interrupts_it_where_the_page_was(tmp_path
     assert interruption["audio_end_ms"] == end_ms
     assert end_ms <= interruption["played_ms"] <= stopped["ms"] < received_ms
     heard_s = float(cut_text.split("interrupted: heard ")[1].split(" s")[0])
-    assert abs(heard_s - end_ms / 1000) <= 0.005
+    assert abs(heard_s - end_ms / 1000) <= 0.005 + 1e-9  # shown to the hundredth
+    assert "Hello, this is Support" in captions
+    assert "Greeter → Support" in timeline
     print(
         f"\ncut at {end_ms} ms of {received_ms:.0f} ms; the page had played"
         f" {interruption['played_ms']:.0f} ms when told, stopped at {stopped['ms']:.0f} ms"

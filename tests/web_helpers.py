@@ -114,7 +114,10 @@ class LoggedKind:
             return recording
 
         self.inner = RealtimeKind(
-            agent, config=DEMO_CONFIG, transport=transport, target="the test's fake"
+            agent,
+            config=DEMO_CONFIG,
+            transport=transport,
+            target="the fake Realtime server, in memory",
         )
 
     def __call__(self) -> AbstractAsyncContextManager[PageSession]:

@@ -145,6 +145,8 @@ function receive(message) {
   else if (message.type === "speech" && message.state === "stopped") speechStoppedAt = performance.now();
   else if (message.type === "speech" && message.state === "started") speechStoppedAt = null;
   else if (message.type === "error") state.errors.push(message);
+  else if (message.type === "agent_start") ui.agent.textContent = message.agent;
+  else if (message.type === "handoff") ui.agent.textContent = message.to;
   timeline.apply(message);
   if (message.type === "closed") {
     const socketToClose = socket;
@@ -157,6 +159,8 @@ function ready(message) {
   const resumed = message.resumed && state.token === message.token;
   state.token = message.token;
   state.connects += 1;
+  // The page's own rows (latency heard, connection lost) on the conversation's clock.
+  if (!resumed && typeof message.t === "number") startedAt = performance.now() - message.t * 1000;
   if (resumed) {
     state.resumes += 1;
     banner("Reconnected: the conversation goes on.", "ok");
