@@ -317,3 +317,13 @@ def test_the_page_speaks_pcm16_only() -> None:
     g711 = RunConfig(model_settings=SessionModelSettings(input_audio_format=PCMU))
     with pytest.raises(ValueError, match="PCM16 at 24 kHz"):
         RealtimeKind(Agent(name="A"), config=g711)
+
+
+def test_a_key_quoted_in_an_error_never_reaches_the_page() -> None:
+    key = "sk-proj-" + "k" * 40
+    timeline = PageTimeline()
+    error = events.ErrorEvent(code="invalid_api_key", message=f"Incorrect API key provided: {key}")
+    closed = events.ConnectionClosedEvent(code=1008, reason=f"bad key {key}")
+    out = messages(timeline, error, closed)
+    assert key not in json.dumps(out)
+    assert "<redacted>" in out[0]["message"]

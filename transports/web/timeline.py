@@ -10,6 +10,7 @@ Its state is what a message needs and an event does not carry: the role of an it
 caption is being spoken, the agent that began a response, the name of a running tool. Each is
 forgotten when its item, response or call ends, and bounded by ``MAX_OPEN`` besides, so a
 stream that never ends them cannot grow it. Event types it does not know give no message.
+Error texts pass through ``auth.redact``: a key quoted by a server never reaches the page.
 The messages are listed in docs/web.md.
 """
 
@@ -28,6 +29,7 @@ from realtime_sansio.protocol.items import (
     UserMessage,
 )
 
+from ..auth import redact
 from ..base import describe_close
 
 __all__ = ["MAX_OPEN", "PageMessage", "PageTimeline"]
@@ -246,14 +248,14 @@ class PageTimeline:
                 "type": "error",
                 "source": "session",
                 "code": event.code,
-                "message": event.message,
+                "message": redact(event.message),
             }
         elif isinstance(event, events.ConnectionClosedEvent):
             message = {
                 "type": "closed",
                 "code": event.code,
-                "reason": event.reason,
-                "text": describe_close(event.code, event.reason),
+                "reason": redact(event.reason),
+                "text": redact(describe_close(event.code, event.reason)),
             }
         else:
             return []
