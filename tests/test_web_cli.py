@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import threading
 import urllib.request
 from pathlib import Path
 
 import pytest
 from realtime_sansio.transports.cli import main
 from realtime_sansio.transports.web.app import WebError, WebOptions, build_kind, load_agent
-
-CLI = [sys.executable, "-m", "realtime_sansio.transports.cli"]
+from serve_helpers import CLI, first_line
 
 
 @pytest.fixture
@@ -25,17 +22,6 @@ def no_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CODEX_HOME", str(home))
     return dict(os.environ)
-
-
-def first_line(process: subprocess.Popen[str], timeout: float = 15) -> str:
-    stdout = process.stdout
-    assert stdout is not None
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.append(stdout.readline()), daemon=True)
-    reader.start()
-    reader.join(timeout)
-    assert lines, f"nothing printed within {timeout} s"
-    return lines[0]
 
 
 def test_web_serves_the_page_until_sigterm(tmp_path: Path, no_key: dict[str, str]) -> None:
