@@ -24,7 +24,7 @@ from realtime_sansio.transports.demo import GREETER
 from realtime_sansio.transports.memory import memory_pair
 from realtime_sansio.transports.web import RealtimeKind, WebBridge
 from realtime_sansio.transports.web.bridge import CLOSE_REPLACED
-from realtime_sansio.transports.web.commands import AudioPlayed, PushToTalk
+from realtime_sansio.transports.web.commands import PushToTalk
 from runner_helpers import speech
 from web_helpers import ANSWER, INTERJECTION, QUESTION, LoggedKind, Page, pcm_ms
 
@@ -138,9 +138,7 @@ async def test_a_barge_in_is_cut_where_the_page_said_it_played() -> None:
     assert received_ms > 700  # it was cut mid-way, not at its end
     (truncate,) = kind.client_events("conversation.item.truncate")
     assert (truncate["item_id"], truncate["audio_end_ms"]) == (item, 700)
-    before = kind.log[: kind.log.index(truncate)]
-    last_report = [c for c in before if isinstance(c, AudioPlayed)][-1]
-    assert (last_report.item_id, last_report.ms) == (item, 700.75)
+    assert [r.ms for r in kind.reports_when_cut(truncate)] == [400.5, 700.75]
 
 
 async def test_the_interrupt_button_cuts_at_the_last_report() -> None:
@@ -158,6 +156,7 @@ async def test_the_interrupt_button_cuts_at_the_last_report() -> None:
     assert cut["audio_end_ms"] == 450
     (truncate,) = kind.client_events("conversation.item.truncate")
     assert truncate["audio_end_ms"] == 450
+    assert [r.ms for r in kind.reports_when_cut(truncate)] == [450.25]
 
 
 async def test_push_to_talk_switches_turn_detection_off_while_held() -> None:

@@ -10,13 +10,14 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import anyio
+import attrs
 from realtime_sansio.protocol import PCM16, Agent
 from realtime_sansio.protocol.fake import FakeServerConfig, ScriptStep
 from realtime_sansio.transports.base import Transport
 from realtime_sansio.transports.demo import DEMO_CONFIG, GREETER
 from realtime_sansio.transports.web import PageSession, RealtimeKind
 from realtime_sansio.transports.web.bridge import Deliver
-from realtime_sansio.transports.web.commands import Command
+from realtime_sansio.transports.web.commands import AudioPlayed, Command, Interrupt, PushToTalk
 from runner_helpers import Recording
 
 QUESTION = "What's the weather in Paris?"
@@ -79,8 +80,16 @@ class LoggedPageSession:
         await self.inner.handle(command)
 
 
+@attrs.frozen
+class Received:
+    """A server event in the shared log, logged as the session takes it in."""
+
+    event: dict[str, Any]
+
+
 class LoggedRecording(Recording):
-    """The fake in memory; each client event also goes, parsed, into the shared log."""
+    """The fake in memory; each client event (a dict) and each server event (``Received``)
+    also goes, parsed, into the shared log."""
 
     def __init__(
         self, log: list[Any], config: FakeServerConfig | None, script: list[ScriptStep] | None
@@ -91,6 +100,12 @@ class LoggedRecording(Recording):
     async def send(self, text: str) -> None:
         self.log.append(json.loads(text))
         await super().send(text)
+
+    async def receive(self) -> str:
+        text = await super().receive()
+        # The driver steps the session on it right after this returns, with no await between.
+        self.log.append(Received(json.loads(text)))
+        return text
 
 
 class LoggedKind:
@@ -131,3 +146,24 @@ class LoggedKind:
 
     def client_events(self, kind: str) -> list[dict[str, Any]]:
         return [e for e in self.log if isinstance(e, dict) and e.get("type") == kind]
+
+    def reports_when_cut(self, truncate: dict[str, Any]) -> list[AudioPlayed]:
+        """The page's reports on the truncated item that the session had taken in when it
+        decided the cut: at the server's ``speech_started`` (server VAD) or the page's
+        interrupt, whichever came last before the truncate. (The truncate itself may be sent
+        a little later, after reports that came too late for the decision.)"""
+        before = self.log[: self.log.index(truncate)]
+        causes = [
+            index
+            for index, entry in enumerate(before)
+            if isinstance(entry, Interrupt | PushToTalk)
+            or (
+                isinstance(entry, Received)
+                and entry.event["type"] == "input_audio_buffer.speech_started"
+            )
+        ]
+        return [
+            entry
+            for entry in before[: causes[-1]]
+            if isinstance(entry, AudioPlayed) and entry.item_id == truncate["item_id"]
+        ]

@@ -43,7 +43,7 @@ const state = {
   played: {}, // item id -> samples played (the worklet's count)
   reports: [], // every audio_played sent: {item_id, content_index, ms}
   audioDone: [], // items whose audio has all arrived
-  interruptions: [], // {item_id, audio_end_ms, played_ms}: the server's cut, the page's count
+  interruptions: [], // {item_id, audio_end_ms, reported_ms}: the server's cut, the page's last report
   stopped: [], // {item_id, ms}: where the speaker stopped an item, by a cut or a button
   latencies: [], // ms from the server's speech_stopped to the answer's first sample played
   samplesPlayed: 0,
@@ -79,7 +79,7 @@ function setStatus(status, text) {
   ui.status.textContent = text;
   const live = status === "connected";
   for (const button of [ui.mute, ui.talk, ui.interrupt, ui.text, ui.send]) button.disabled = !live;
-  if (!audio) ui.mute.disabled = ui.talk.disabled = true;
+  if (!audio?.capture) ui.mute.disabled = ui.talk.disabled = true; // no microphone: type
 }
 
 function banner(text, kind = "info") {
@@ -243,7 +243,7 @@ function interrupted(message) {
   state.interruptions.push({
     item_id: message.item_id,
     audio_end_ms: message.audio_end_ms,
-    played_ms: ((state.played[message.item_id] || 0) * 1000) / RATE,
+    reported_ms: ((state.played[message.item_id] || 0) * 1000) / RATE,
   });
 }
 

@@ -14,7 +14,7 @@
 
 const SOURCE_RATE = 24000;
 const PREBUFFER = 1440; // 60 ms
-const REPORT_EVERY = 960; // 40 ms
+const REPORT_EVERY = 480; // 20 ms: the most a barge-in's cut can lag what was heard, plus transit
 const MAX_BUFFERED = SOURCE_RATE * 180; // 3 minutes; past it new audio is dropped, and said so
 
 class Playback extends AudioWorkletProcessor {
