@@ -22,7 +22,7 @@ from realtime_sansio.protocol.fake import DropAfter, FakeServerConfig
 from realtime_sansio.transports.base import ConnectionClosed
 from realtime_sansio.transports.demo import GREETER
 from realtime_sansio.transports.memory import memory_pair
-from realtime_sansio.transports.web import RealtimeKind, WebBridge
+from realtime_sansio.transports.web import PageSession, RealtimeKind, WebBridge
 from realtime_sansio.transports.web.bridge import CLOSE_REPLACED
 from realtime_sansio.transports.web.commands import PushToTalk
 from runner_helpers import speech
@@ -368,3 +368,27 @@ async def test_audio_from_the_page_must_be_pcm16() -> None:
         await hello(page)
         await page.send(type="audio", pcm=base64.b64encode(b"\x01\x02\x03").decode())
         assert "odd number of bytes" in (await page.next("error"))["message"]
+
+
+async def test_a_page_gone_while_its_conversation_connects_gives_its_slot_back() -> None:
+    opened = 0
+
+    @asynccontextmanager
+    async def slow_then_fine() -> AsyncIterator[PageSession]:
+        nonlocal opened
+        opened += 1
+        if opened == 1:
+            await anyio.sleep_forever()  # a model that never answers the first time
+        async with LoggedKind()() as session:
+            yield session
+
+    bridge = WebBridge(slow_then_fine, max_conversations=1)
+    async with running(bridge) as group:
+        async with anyio.create_task_group() as first:
+            client, server = memory_pair()
+            first.start_soon(bridge.serve, server)
+            await Page(client).send(type="hello")
+            await anyio.wait_all_tasks_blocked()
+            first.cancel_scope.cancel()  # its server stops serving it meanwhile
+        second = connect(bridge, group)
+        assert (await hello(second))["agent"] == "Greeter"

@@ -256,24 +256,29 @@ class WebBridge:
             await self._say(page, _error(busy))
             await page.close(_CLOSE_TRY_LATER, "too many conversations")
             return
-        self._opening += 1
+        self._opening += 1  # a slot taken while the model connects
         token = secrets.token_urlsafe(18)
+        opened = False
         try:
             async with self.kind() as session:
                 self._opening -= 1
+                opened = True
                 conversation = _Conversation(token, session, self.max_backlog)
                 self._conversations[token] = conversation
                 await self._run(page, conversation)
         except Exception as exc:  # the model could not be reached: the page is told why
-            if token in self._conversations:
+            if opened:
                 raise
             self._opening -= 1
+            opened = True  # the slot is given back once
             text = redact(f"cannot start the conversation: {_describe(exc)}")
             _log.warning("%s", text)
             await self._say(page, _error(text))
             await self._say(page, {"type": "closed", "code": None, "reason": "", "text": text})
             await page.close(1011, "cannot start the conversation")
         finally:
+            if not opened:  # cancelled while connecting
+                self._opening -= 1
             self._conversations.pop(token, None)
 
     async def _run(self, page: Transport, conversation: _Conversation) -> None:
