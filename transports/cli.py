@@ -1,10 +1,11 @@
-"""The ``realtime-sansio`` command: ``demo``, ``serve-fake``, ``probe`` and ``voice``.
+"""The ``realtime-sansio`` command: ``demo``, ``serve-fake``, ``probe``, ``voice`` and ``web``.
 
     realtime-sansio demo [--fake | --live | --url URL] [--input FILE.wav] [--output FILE.wav]
     realtime-sansio serve-fake [--host 127.0.0.1] [--port 8765] [--script FILE.json]
     realtime-sansio probe [--timeout-ms 8000] [--model gpt-realtime] [--url URL]
     realtime-sansio voice [--fake | --live | --url URL] [--input FILE.wav] [--output FILE.wav]
                           [--agent] [--vad energy|silero]
+    realtime-sansio web [--host 127.0.0.1] [--port 8080] [--live | --url URL] [--agent M:A]
 
 A failure is one line on stderr (``realtime-sansio: error: ...``) and exit status 1; with
 ``--debug`` it is the full traceback instead. The API key never appears in any output: while a
@@ -22,7 +23,7 @@ import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from typing import Literal, TextIO, cast
+from typing import TYPE_CHECKING, Literal, TextIO, cast
 
 import anyio
 from realtime_sansio.protocol import ModelConfig
@@ -31,6 +32,9 @@ from realtime_sansio.protocol.fake import FakeScript, FakeServerConfig
 from .auth import ApiKeyError, Redactor, connection_secrets, resolve_api_key
 from .diagnostics import ProbeResult, format_probe_failure, probe_text_turn
 from .serve import serve_fake
+
+if TYPE_CHECKING:
+    from .web.app import WebOptions
 
 __all__ = ["SKIP_REASONS", "main"]
 
@@ -172,6 +176,39 @@ def _voice(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- web ----------------------------------------------------------------------------------------
+
+
+async def _serve_web(options: WebOptions) -> None:
+    from .web.app import run_web
+
+    async with anyio.create_task_group() as task_group:
+        if sys.platform != "win32":
+            task_group.start_soon(_stop_on_sigterm, task_group.cancel_scope)
+        await run_web(options, sys.stdout)
+
+
+def _web(args: argparse.Namespace) -> int:
+    from .web.app import WebError, WebOptions
+
+    mode: Literal["fake", "live", "url"] = "live" if args.live else "url" if args.url else "fake"
+    options = WebOptions(
+        host=args.host, port=args.port, mode=mode, url=args.url, agent=args.agent, pace=args.pace
+    )
+    try:
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it is meant to stop
+            anyio.run(_serve_web, options)
+    except BaseException as exc:
+        leaf = _leaf(exc)
+        if isinstance(leaf, WebError):
+            raise CliError(str(leaf)) from leaf
+        if isinstance(leaf, OSError):
+            where = f"{_url_host(args.host)}:{args.port}"
+            raise CliError(f"cannot serve on {where}: {leaf.strerror or leaf}") from leaf
+        raise
+    return 0
+
+
 def _add_voice(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     voice = commands.add_parser(
         "voice",
@@ -255,7 +292,9 @@ def _add_debug(parser: argparse.ArgumentParser, default: object) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Voice agents on the OpenAI Realtime API: a demo, a fake server, a probe.",
+        description=(
+            "Voice agents on the OpenAI Realtime API: a demo, a fake server, a probe, a page."
+        ),
     )
     _add_debug(parser, False)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -316,6 +355,33 @@ def build_parser() -> argparse.ArgumentParser:
     _add_debug(probe, argparse.SUPPRESS)
     probe.set_defaults(handler=_probe)
     _add_voice(commands)
+
+    web = commands.add_parser(
+        "web",
+        help="a page to talk to an agent from the browser (fake server unless --live)",
+        description=(
+            "Serves a page and its WebSocket on one port: the browser's microphone to the agent,"
+            " the agent's voice and a live timeline back. The API key stays on this server."
+        ),
+    )
+    web.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
+    web.add_argument("--port", type=_port, default=8080, help="default: 8080; 0: any")
+    web_where = web.add_mutually_exclusive_group()
+    web_where.add_argument("--live", action="store_true", help="the real API (needs an API key)")
+    web_where.add_argument("--url", help="any Realtime server, e.g. ws://127.0.0.1:8765")
+    web.add_argument(
+        "--agent",
+        metavar="MODULE:ATTR",
+        help="your own Agent (default: the demo's greeter with its tool and handoff)",
+    )
+    web.add_argument(
+        "--pace",
+        type=_positive_float,
+        default=0.5,
+        help="the fake's audio pacing: 0.5 streams a reply twice as fast as it plays (default)",
+    )
+    _add_debug(web, argparse.SUPPRESS)
+    web.set_defaults(handler=_web)
     return parser
 
 

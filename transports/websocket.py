@@ -14,10 +14,11 @@ error texts show the URL masked (``protocol.config.credentials``), never the hea
 driver adds the redactor to the Session, which applies it to every frame.
 
 Server: ``serve_websocket(handler, host, port)`` accepts connections (``wss://`` with an
-``ssl_context``) and hands each, once its handshake is done, to ``handler`` as a transport; a
-request that is not a WebSocket upgrade gets 400, a handler that raises closes its connection
-with 1011. ``serve_fake`` (``transports.serve``) hosts the fake Realtime server with it.
-See docs/transports.md.
+``ssl_context``) and hands each, once its handshake is done, to ``handler`` as a transport (its
+``request`` is the upgrade request, headers included); a request that is not a WebSocket
+upgrade gets 400, or the answer of ``http_handler`` when one is given (a page served beside
+the socket); a handler that raises closes its connection with 1011. ``serve_fake``
+(``transports.serve``) hosts the fake Realtime server with it. See docs/transports.md.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import json
 import logging
 import ssl
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -48,8 +50,11 @@ __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",
     "MAX_REFUSAL_BODY_BYTES",
     "HandshakeError",
+    "HttpHandler",
+    "StreamHttpHandler",
     "WebSocketConnection",
     "WebSocketTransport",
+    "answering",
     "serve_websocket",
 ]
 
@@ -101,6 +106,9 @@ def _error_message(body: bytes | bytearray, redact: Callable[[str], str]) -> str
 
 class WebSocketConnection(ClosingOnExit):
     """An open WebSocket (either side) carrying text frames; implements ``Transport``."""
+
+    request: ws.Request | None = None
+    """On the server side, the client's upgrade request (its headers, for an origin check)."""
 
     def __init__(
         self,
@@ -456,6 +464,54 @@ class WebSocketTransport(WebSocketConnection):
         )
 
 
+StreamHttpHandler = Callable[[anyio.abc.ByteStream, bytes], Awaitable[None]]
+"""Takes over a connection whose first request is plain HTTP: the stream, and the bytes read
+from it so far (the request's head at least). It answers, and closes the stream."""
+
+HttpHandler = Callable[[h11.Request], Awaitable[tuple[int, Sequence[tuple[str, str]], bytes]]]
+"""Answers a plain HTTP request (no body read) with ``(status, headers, body)``."""
+
+
+def answering(http_handler: HttpHandler) -> StreamHttpHandler:
+    """A ``StreamHttpHandler`` that answers one request with ``http_handler`` and closes (for
+    small whole bodies, such as a page's static files)."""
+
+    async def serve(stream: anyio.abc.ByteStream, received: bytes) -> None:
+        try:
+            await stream.send(await _answer_http(received, http_handler))
+        finally:
+            await stream.aclose()
+
+    return serve
+
+
+async def _answer_http(data: bytes, http_handler: HttpHandler) -> bytes:
+    """The bytes answering the request in ``data`` (Content-Length and close added)."""
+    connection = h11.Connection(h11.SERVER)
+    connection.receive_data(data)
+    try:
+        request = connection.next_event()
+    except h11.RemoteProtocolError:
+        return _BAD_REQUEST
+    if not isinstance(request, h11.Request):
+        return _BAD_REQUEST
+    try:
+        status, headers, body = await http_handler(request)
+    except Exception:  # one request's failure is not the server's
+        _log.exception("the HTTP handler failed")
+        status, headers, body = 500, [("Content-Type", "text/plain")], b"Internal Server Error\n"
+    framing = [("Content-Length", str(len(body))), ("Connection", "close")]
+    try:
+        reason = HTTPStatus(status).phrase.encode("ascii")
+    except ValueError:
+        reason = b""
+    response = h11.Response(status_code=status, headers=[*headers, *framing], reason=reason)
+    answer = connection.send(response)
+    if request.method != b"HEAD":
+        answer += connection.send(h11.Data(data=body))
+    return answer + connection.send(h11.EndOfMessage())
+
+
 async def serve_websocket(
     handler: Callable[[WebSocketConnection], Awaitable[None]],
     host: str = "127.0.0.1",
@@ -464,13 +520,14 @@ async def serve_websocket(
     ready: Callable[[int], None] | None = None,
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     ssl_context: ssl.SSLContext | None = None,
-    http_handler: Callable[[anyio.abc.ByteStream, bytes], Awaitable[None]] | None = None,
+    http_handler: StreamHttpHandler | None = None,
 ) -> None:
     """Accept WebSocket connections on ``host:port`` until cancelled; ``ready(port)`` is
     called with the bound port (useful with ``port=0``). With a server ``ssl_context``
     (certificate loaded) the connections are TLS: clients connect with ``wss://``. A plain
     HTTP request goes to ``http_handler(stream, bytes read so far)`` when one is given (the
-    fake's speech endpoints share the port), else it gets 400."""
+    fake's speech endpoints share the port; ``answering`` adapts a handler of one request), else
+    it gets 400."""
     tcp = await anyio.create_tcp_listener(local_host=host, local_port=port)
     bound = tcp.extra(anyio.abc.SocketAttribute.local_port)
     listener: anyio.abc.Listener[Any] = tcp
@@ -511,6 +568,7 @@ async def serve_websocket(
             await http_handler(stream, bytes(received))
             return
         socket = WebSocketConnection(stream, connection, max_message_bytes=max_message_bytes)
+        socket.request = requests[0]
         try:
             await handler(socket)
         except ConnectionClosed:
