@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import os
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -46,6 +47,7 @@ from realtime_sansio.protocol.history import History
 from realtime_sansio.protocol.items import UserMessage
 
 from .base import ConnectionClosed, Transport
+from .recording import Recorder, session_recording
 from .subscriptions import DEFAULT_SUBSCRIBER_BUFFER, SlowSubscriberError, Subscription
 
 __all__ = ["RealtimeSession", "Runner", "SlowSubscriberError", "Subscription", "run"]
@@ -89,8 +91,10 @@ class RealtimeSession:
         task_group: anyio.abc.TaskGroup,
         *,
         subscriber_buffer: int = DEFAULT_SUBSCRIBER_BUFFER,
+        recorder: Recorder | None = None,
     ) -> None:
         self._core = core
+        self._recorder = recorder
         self._transport = transport
         self._tg = task_group
         self._subscriber_buffer = subscriber_buffer
@@ -192,7 +196,10 @@ class RealtimeSession:
         await self._flush()
 
     def _step(self, event: inputs.AnyInput) -> None:
-        outputs = self._core.handle(event, now=anyio.current_time())
+        now = anyio.current_time()
+        outputs = self._core.handle(event, now=now)
+        if self._recorder is not None:
+            self._recorder.step(event, outputs, now)
         for output in outputs:
             if isinstance(output, (wire.ClientEventBase, wire.RawClientEvent)):
                 self._outgoing.append(output)
@@ -355,6 +362,7 @@ async def run(
     context: Any = None,
     transport: Transport | None = None,
     subscriber_buffer: int = DEFAULT_SUBSCRIBER_BUFFER,
+    record: str | os.PathLike[str] | Recorder | None = None,
 ) -> AsyncIterator[RealtimeSession]:
     """Run ``agent`` over ``transport``: a session for the duration of the ``async with``.
 
@@ -365,6 +373,9 @@ async def run(
     around the block catches it), not wrapped by the task groups inside; a failure of the
     connection or of a background task does too. Several failures at once come out as one
     flat ``ExceptionGroup``. A tool's exception is not raised: the model is told about it.
+
+    ``record`` (a file path, or a ``recording.Recorder``) records the session: every input it
+    had and every frame it sent, with times, for ``realtime-sansio replay`` (docs/recording.md).
     """
     model_config = model_config or ModelConfig()
     if transport is None:
@@ -372,9 +383,10 @@ async def run(
     core = Session(agent, config=config, context=context, dialect=model_config.dialect)
     body_error: BaseException | None = None
     try:
-        async with transport, anyio.create_task_group() as task_group:
+        recording = session_recording(record, agent=agent, model_config=model_config)
+        async with recording as recorder, transport, anyio.create_task_group() as task_group:
             session = RealtimeSession(
-                core, transport, task_group, subscriber_buffer=subscriber_buffer
+                core, transport, task_group, subscriber_buffer=subscriber_buffer, recorder=recorder
             )
             await session._start()
             try:
