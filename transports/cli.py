@@ -3,6 +3,7 @@
     realtime-sansio demo [--fake | --live | --url URL] [--input FILE.wav] [--output FILE.wav]
     realtime-sansio serve-fake [--host 127.0.0.1] [--port 8765] [--script FILE.json]
     realtime-sansio probe [--timeout-ms 8000] [--model gpt-realtime] [--url URL]
+    realtime-sansio replay FILE.jsonl [--check] [--json] [--agent MODULE:NAME]
 
 A failure is one line on stderr (``realtime-sansio: error: ...``) and exit status 1; with
 ``--debug`` it is the full traceback instead. The API key never appears in any output.
@@ -62,6 +63,7 @@ def _demo(args: argparse.Namespace) -> int:
         input_path=args.input,
         output_path=args.output,
         timeout_s=args.timeout,
+        record_path=args.record,
     )
     try:
         anyio.run(run_demo, options, sys.stdout, sys.stderr)
@@ -81,7 +83,9 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-async def _serve(host: str, port: int, script: FakeScript | None, pace: float) -> None:
+async def _serve(
+    host: str, port: int, script: FakeScript | None, pace: float, record: str | None
+) -> None:
     def ready(bound: int) -> None:
         url = f"ws://{_url_host(host)}:{bound}"
         print(
@@ -94,7 +98,8 @@ async def _serve(host: str, port: int, script: FakeScript | None, pace: float) -
         if sys.platform != "win32":
             # SIGTERM ends it as cleanly as Ctrl-C (a container's stop, a test's terminate).
             task_group.start_soon(_stop_on_sigterm, task_group.cancel_scope)
-        await serve_fake(host, port, script, config=FakeServerConfig(pace=pace), ready=ready)
+        config = FakeServerConfig(pace=pace)
+        await serve_fake(host, port, script, config=config, ready=ready, record_dir=record)
 
 
 async def _stop_on_sigterm(scope: anyio.CancelScope) -> None:
@@ -108,7 +113,7 @@ def _serve_fake(args: argparse.Namespace) -> int:
     script = FakeScript.from_json(args.script) if args.script else None
     try:
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it is meant to stop
-            anyio.run(_serve, args.host, args.port, script, args.pace)
+            anyio.run(_serve, args.host, args.port, script, args.pace, args.record)
     except BaseException as exc:
         leaf = _leaf(exc)
         if isinstance(leaf, OSError):  # the port is taken, the address is not ours...
@@ -140,6 +145,31 @@ def _probe(args: argparse.Namespace) -> int:
         print(f"SKIPPED: {line}")
         return 0
     raise CliError(format_probe_failure(result))
+
+
+# -- replay -------------------------------------------------------------------------------------
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from .replay import replay_command  # the demo's timeline (numpy) only when used
+
+    result = replay_command(
+        args.file,
+        sys.stdout,
+        as_json=args.json,
+        check=args.check,
+        agent_ref=args.agent,
+        config_ref=args.config,
+    )
+    if not args.check or result is None:
+        return 0
+    if result.mismatch is not None:
+        raise CliError(f"replay check failed: {result.mismatch.describe()}")
+    print(
+        f"check passed: the current code sent the {result.frames} recorded client frames"
+        f" ({result.inputs} inputs replayed)"
+    )
+    return 0
 
 
 # -- the parser ---------------------------------------------------------------------------------
@@ -213,6 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="give up after this long (default: 60)",
     )
+    demo.add_argument(
+        "--record", metavar="FILE.jsonl", help="record the session, for `replay FILE --check`"
+    )
     _add_debug(demo, argparse.SUPPRESS)
     demo.set_defaults(handler=_demo)
 
@@ -229,6 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         help="audio pacing: 0 streams a reply at once (default), 1.0 in real time",
     )
+    serve.add_argument(
+        "--record", metavar="DIR", help="record each connection in a file of its own in DIR"
+    )
     _add_debug(serve, argparse.SUPPRESS)
     serve.set_defaults(handler=_serve_fake)
 
@@ -241,6 +277,28 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--url", help="probe this server instead (no key is sent)")
     _add_debug(probe, argparse.SUPPRESS)
     probe.set_defaults(handler=_probe)
+
+    replay = commands.add_parser(
+        "replay",
+        help="a recording's timeline; --check replays it against the current code",
+        description=(
+            "Print the timeline of a recorded session (run(record=...), demo --record,"
+            " serve-fake --record). --check feeds the recorded inputs to the current code and"
+            " fails, naming the frame, unless it sends the recorded frames. See"
+            " docs/recording.md."
+        ),
+    )
+    replay.add_argument("file", metavar="FILE.jsonl", help="the recording")
+    replay.add_argument("--check", action="store_true", help="exit 1 unless the replay matches")
+    replay.add_argument("--json", action="store_true", help="JSON lines instead of text")
+    replay.add_argument(
+        "--agent", metavar="MODULE:NAME", help="the agent (default: the recording's agent_ref)"
+    )
+    replay.add_argument(
+        "--config", metavar="MODULE:NAME", help="its RunConfig (default: config_ref, or none)"
+    )
+    _add_debug(replay, argparse.SUPPRESS)
+    replay.set_defaults(handler=_replay)
     return parser
 
 

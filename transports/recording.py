@@ -44,7 +44,7 @@ from realtime_sansio.protocol.session import Output
 from .auth import ApiKeyError, redact, resolve_api_key
 from .base import ConnectionClosed, Transport
 
-__all__ = ["Recorder", "RecordingTransport", "session_recording"]
+__all__ = ["Recorder", "RecordingTransport", "recording_name", "session_recording"]
 
 _JSON_SEPARATORS = (",", ":")
 
@@ -168,6 +168,13 @@ class Recorder:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def recording_name(number: int) -> str:
+    """A file name that sorts by time: the UTC time to the microsecond, then ``number`` (for
+    two connections in the same microsecond)."""
+    now = datetime.datetime.now(datetime.UTC)
+    return f"{now:%Y%m%dT%H%M%S.%fZ}-{number:04d}.jsonl"
 
 
 def _dumps(line: Mapping[str, Any]) -> str:
