@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import functools
 import io
+import json
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -163,12 +164,17 @@ def _replay(args: argparse.Namespace) -> int:
     )
     if not args.check or result is None:
         return 0
-    if result.mismatch is not None:
-        raise CliError(f"replay check failed: {result.mismatch.describe()}")
-    print(
-        f"check passed: the current code sent the {result.frames} recorded client frames"
-        f" ({result.inputs} inputs replayed)"
-    )
+    failure = result.mismatch.describe() if result.mismatch is not None else None
+    if args.json:
+        verdict = {"check": "failed" if failure else "passed", "frames": result.frames}
+        print(json.dumps({**verdict, "inputs": result.inputs, "mismatch": failure}))
+    if failure is not None:
+        raise CliError(f"replay check failed: {failure}")
+    if not args.json:
+        print(
+            f"check passed: the current code sent the {result.frames} recorded client frames"
+            f" ({result.inputs} inputs replayed)"
+        )
     return 0
 
 

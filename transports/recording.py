@@ -209,7 +209,8 @@ class RecordingTransport:
         self.recorder = None if path is None else Recorder(path, audio=audio, secrets=secrets)
         self._side: Side = side
         self._dialect: wire.Dialect = dialect
-        self._closed = False
+        self._closing: ConnectionClosed | None = None  # our close, until the connection ends
+        self._ended_logged = False
 
     async def __aenter__(self) -> Self:
         await self.inner.__aenter__()
@@ -230,6 +231,7 @@ class RecordingTransport:
         try:
             await self.inner.__aexit__(exc_type, exc, tb)
         finally:
+            self._ended(self._closing or ConnectionClosed(1000, ""))
             if self.recorder is not None:
                 self.recorder.close()
 
@@ -238,9 +240,10 @@ class RecordingTransport:
         return ours if sent else ("server" if ours == "client" else "client")
 
     def _ended(self, closed: ConnectionClosed) -> None:
-        if self.recorder is not None and not self._closed:
+        """The connection is over: one ``closed`` line, after every frame that came before."""
+        if self.recorder is not None and not self._ended_logged:
             self.recorder.closed(anyio.current_time(), closed.code, closed.reason)
-        self._closed = True
+        self._ended_logged = True
 
     async def send(self, text: str) -> None:
         self.sent.append(text)
@@ -264,7 +267,8 @@ class RecordingTransport:
         return text
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
-        self._ended(ConnectionClosed(code, reason))
+        # Frames already on their way may still arrive: the closed line waits for the end.
+        self._closing = self._closing or ConnectionClosed(code, reason)
         await self.inner.close(code, reason)
 
 

@@ -321,7 +321,11 @@ class ReplayTransport:
             got = text
         mismatch = compare_frame(self._sent + 1, recorded, got, audio=self.recording.header.audio)
         if mismatch is not None:
-            self.mismatch = self.mismatch or mismatch
+            # Raised once, where the client sent it; the connection ends with it, so that the
+            # driver's later sends (its close) end quietly instead of hiding the first one.
+            self.mismatch = mismatch
+            self._closed = ConnectionClosed(1011, "the client left the recording")
+            self._wake()
             raise ReplayMismatch(mismatch)
         self._sent += 1
         self._wake()
