@@ -232,7 +232,7 @@ async def test_the_key_is_never_written(tmp_path: Path, monkeypatch: pytest.Monk
 
 def _frames(path: Path, origin: str) -> list[dict[str, Any]]:
     recording = Recording.parse(path.read_text().splitlines())
-    return [entry.frame for entry in recording.frames(origin) if entry.frame is not None]  # type: ignore[arg-type]
+    return [entry.frame for entry in recording.frames(origin) if entry.frame is not None]
 
 
 @pytest.mark.anyio
