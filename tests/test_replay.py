@@ -4,6 +4,7 @@ recording fails naming the frame; elided audio; times that matter, injected."""
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -12,7 +13,15 @@ from typing import Any
 
 import anyio
 import pytest
-from realtime_sansio.protocol import Agent, RunConfig, Session, events, function_tool
+from realtime_sansio.protocol import (
+    PCM16,
+    Agent,
+    ModelConfig,
+    RunConfig,
+    Session,
+    events,
+    function_tool,
+)
 from realtime_sansio.protocol.fake import FakeRealtimeServer, FakeServerConfig
 from realtime_sansio.protocol.recording import Recording
 from realtime_sansio.protocol.replay import ReplayResult, replay
@@ -31,7 +40,9 @@ from realtime_sansio.transports.memory import FakeServerTransport
 from realtime_sansio.transports.recording import Recorder
 from realtime_sansio.transports.replay import ReplayMismatch, ReplayTransport
 from realtime_sansio.transports.runner import RealtimeSession, run
+from realtime_sansio.transports.serve import serve_fake
 from runner_helpers import chunks, collect_until, of, turn_over
+from trio.testing import MockClock
 
 pytestmark = pytest.mark.anyio
 
@@ -266,3 +277,164 @@ def _events(out: str) -> list[str]:
     lines = [line.split("s  ", 1)[1] for line in out.splitlines() if "s  " in line[:10]]
     own = ("connected", "connection closed", "user: (audio)")
     return [line for line in lines if not line.startswith(own)]
+
+
+DEMO_REFS = {
+    "agent_ref": "realtime_sansio.transports.demo:GREETER",
+    "config_ref": "realtime_sansio.transports.demo:DEMO_CONFIG",
+}
+
+
+async def test_a_changed_recording_fails_the_check_naming_the_frame(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = await record(text_and_tool, Recorder(**DEMO_REFS))
+
+    def change(obj: dict[str, Any]) -> dict[str, Any]:
+        if _kind(obj) == "ToolResult":
+            obj["input"]["output"] = "Rain in Paris"
+        return obj
+
+    path = tmp_path / "changed.jsonl"
+    path.write_text("\n".join(mutate(lines, change)) + "\n")
+    assert main(["replay", str(path), "--check"]) == 1
+    out, err = capsys.readouterr()
+    assert "tool get_weather -> Rain in Paris" in out  # the timeline, as recorded
+    line = next(i for i, text in enumerate(lines, 1) if '"function_call_output"' in text)
+    assert err == (
+        f"realtime-sansio: error: replay check failed: client frame 4 (line {line}, "
+        'conversation.item.create) differs at item.output: expected "Sunny, 21 °C in Paris", '
+        'got "Rain in Paris"\n'
+    )
+
+
+async def test_replay_as_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "turn.jsonl"
+    path.write_text("\n".join(await record(text_and_tool, Recorder(**DEMO_REFS))))
+    assert main(["replay", str(path), "--json", "--check"]) == 0
+    objects = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    texts = [obj["text"] for obj in objects if "text" in obj]
+    assert f"user: {TEXT_PROMPT}" in texts
+    assert all(isinstance(obj["t"], float) for obj in objects if "text" in obj)
+    assert objects[-2] == {"summary": "2 responses, 1 tool call, 0 handoffs, 0 errors"}
+    assert objects[-1]["check"] == "passed" and objects[-1]["mismatch"] is None
+
+
+async def test_the_agent_given_on_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "anonymous.jsonl"
+    path.write_text("\n".join(await record(handoff)))  # its header names no agent_ref
+    assert main(["replay", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "(the recording names no agent (give --agent MODULE:NAME): the frames as recorded)" in out
+    )
+    assert "client response.create" in out
+    assert main(["replay", str(path), "--check"]) == 1
+    assert "give --agent MODULE:NAME" in capsys.readouterr().err
+    given = ["--agent", DEMO_REFS["agent_ref"], "--config", DEMO_REFS["config_ref"]]
+    assert main(["replay", str(path), "--check", *given]) == 0
+    assert "handoff Greeter -> Support" in capsys.readouterr().out
+    support = "realtime_sansio.transports.demo:SUPPORT"
+    assert main(["replay", str(path), "--agent", support]) == 1
+    assert (
+        "started with agent 'Greeter', realtime_sansio.transports.demo:SUPPORT is agent "
+        "'Support'" in capsys.readouterr().err
+    )
+    assert main(["replay", str(path), "--agent", "realtime_sansio.transports.demo:nothing"]) == 1
+    assert "--agent realtime_sansio.transports.demo:nothing: cannot load it" in (
+        capsys.readouterr().err
+    )
+
+
+def test_a_file_that_is_not_a_recording(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text(
+        '{"kind":"header","format":"realtime-sansio recording","version":1,'
+        '"side":"client","source":"session"}\n{oops\n'
+    )
+    assert main(["replay", str(path)]) == 1
+    assert capsys.readouterr().err == f"realtime-sansio: error: {path}: line 2: not JSON\n"
+    assert main(["replay", str(tmp_path / "none.jsonl")]) == 1
+    assert "no such file" in capsys.readouterr().err
+
+
+async def test_a_server_side_recording_replays_to_the_client(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """serve_fake --record's file: listed by `replay`, not checkable there, and a
+    ReplayTransport plays it to the client that made it."""
+    ready = anyio.Event()
+    ports: list[int] = []
+
+    def on_ready(port: int) -> None:
+        ports.append(port)
+        ready.set()
+
+    async with anyio.create_task_group() as task_group:
+        serve = functools.partial(serve_fake, "127.0.0.1", 0, ready=on_ready, record_dir=tmp_path)
+        task_group.start_soon(serve)
+        await ready.wait()
+        model_config = ModelConfig(url=f"ws://127.0.0.1:{ports[0]}", api_key="unused")
+        async with run(GREETER, config=DEMO_CONFIG, model_config=model_config) as session:
+            await text_and_tool(session)
+        with anyio.fail_after(5):  # until the server has recorded the end of the connection
+            while not [
+                path for path in tmp_path.iterdir() if '"kind":"closed"' in path.read_text()
+            ]:
+                await anyio.sleep(0.01)
+        task_group.cancel_scope.cancel()
+    (path,) = tmp_path.iterdir()
+    assert main(["replay", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert 'server response.function_call_arguments.done: get_weather {"city": "Paris"}' in out
+    assert main(["replay", str(path), "--check"]) == 1
+    assert "a server-side recording holds frames only" in capsys.readouterr().err
+    transport = ReplayTransport(path)
+    async with run(GREETER, config=DEMO_CONFIG, transport=transport) as session:
+        await text_and_tool(session)
+    transport.check_complete()
+
+
+@pytest.mark.parametrize(
+    "anyio_backend", [pytest.param(("trio", {"clock": MockClock(autojump_threshold=0)}), id="trio")]
+)
+async def test_a_timed_replay_on_a_virtual_clock_reproduces_the_times() -> None:
+    """Trio only: the times come back exact on a virtual clock, which asyncio has not. The
+    interruption is cut where the clock says the listener is, so it shows. (No tools: a sync
+    tool's worker thread would let the virtual clock jump past every deadline.)"""
+    talker = Agent(name="Talker", instructions="Talk.")
+
+    async def barge_in(session: RealtimeSession) -> list[events.SessionEvent]:
+        """Interrupt once 300 ms of the reply have arrived (no playback reports)."""
+        await session.send_message("Tell me something long about the weather today")
+        received = 0
+
+        def enough(event: events.SessionEvent) -> bool:
+            nonlocal received
+            if isinstance(event, events.AudioEvent):
+                received += len(event.data)
+            return received >= PCM16.bytes_per_second * 3 // 10
+
+        await collect_until(session, enough)
+        await session.interrupt()
+        return await collect_until(session, turn_over(session))
+
+    recorder = Recorder()
+    transport = FakeServerTransport(FakeRealtimeServer(FakeServerConfig(pace=1.0)))
+    async with run(talker, transport=transport, record=recorder) as session:
+        (cut,) = of(await barge_in(session), events.AudioInterruptedEvent)
+    heard = cut.audio_end_ms
+    assert 100 < heard <= 300  # paced in real time, the first chunks at once
+    recording = Recording.parse(recorder.lines)
+    replaying = ReplayTransport(recording, timed=True)
+    async with run(talker, transport=replaying) as session:
+        (cut,) = of(await barge_in(session), events.AudioInterruptedEvent)
+    replaying.check_complete()
+    assert cut.audio_end_ms == heard
+    # Untimed, every frame comes at once: by the clock nothing was heard yet.
+    deleted = r'expected "conversation\.item\.truncate", got "conversation\.item\.delete"'
+    with pytest.raises(ReplayMismatch, match=deleted):
+        async with run(talker, transport=ReplayTransport(recording)) as session:
+            await barge_in(session)
