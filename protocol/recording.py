@@ -56,6 +56,7 @@ __all__ = [
     "Side",
     "Source",
     "agents_by_name",
+    "audio_size",
     "closed_line",
     "connected_line",
     "decode_input",
@@ -90,16 +91,19 @@ _AUDIO_FIELDS: Final = {
     "response.output_audio.delta": "delta",
     "response.audio.delta": "delta",
 }
-# And inside items (conversation.item.create/added/done...): input_audio content parts.
-_ITEM_KEYS: Final = ("item",)
+# And inside an event's item (conversation.item.create/added/done...): input_audio parts.
 
 
 def _marker(size: int) -> str:
     return f"<{size} bytes elided>"
 
 
-def _decoded_size(text: str) -> int:
-    """The bytes a base64 text decodes to, counted without decoding it."""
+def audio_size(text: str) -> int:
+    """The bytes of audio a recorded payload stands for: an elided one's marker, or the size
+    base64 decodes to (counted without decoding)."""
+    found = _ELIDED.match(text)
+    if found is not None:
+        return int(found.group(1))
     if len(text) % 4:
         return len(text)  # not base64: its length stands in (nothing else can be said)
     return len(text) // 4 * 3 - text[-2:].count("=")
@@ -111,26 +115,22 @@ def _map_audio(frame: dict[str, Any], change: Callable[[str], str]) -> dict[str,
     field = _AUDIO_FIELDS.get(str(frame.get("type")))
     if field is not None and isinstance(frame.get(field), str):
         out = {**frame, field: change(frame[field])}
-    for key in _ITEM_KEYS:
-        item = frame.get(key)
-        content = item.get("content") if isinstance(item, dict) else None
-        if not isinstance(item, dict) or not isinstance(content, list):
-            continue
+    item = frame.get("item")
+    content = item.get("content") if isinstance(item, dict) else None
+    if isinstance(item, dict) and isinstance(content, list):
         parts = [
             {**part, "audio": change(part["audio"])}
             if isinstance(part, dict) and isinstance(part.get("audio"), str)
             else part
             for part in content
         ]
-        out = {**out, key: {**item, "content": parts}}
+        out = {**out, "item": {**item, "content": parts}}
     return out
 
 
 def elide_audio(frame: dict[str, Any]) -> dict[str, Any]:
     """The frame with each audio payload replaced by ``"<N bytes elided>"`` (N decoded bytes)."""
-    return _map_audio(
-        frame, lambda text: text if _ELIDED.match(text) else _marker(_decoded_size(text))
-    )
+    return _map_audio(frame, lambda text: _marker(audio_size(text)))
 
 
 def _silence_for(text: str) -> str:

@@ -255,12 +255,8 @@ def _type_of(frame: Any) -> str:
 
 
 def _short(value: Any) -> str:
+    """A JSON value in at most ``SHORT`` characters."""
     if value is _ABSENT:
         return "nothing there"
-    text = value if isinstance(value, str) and not isinstance(value, dict) else None
-    text = (
-        json.dumps(value, ensure_ascii=False)
-        if text is None
-        else json.dumps(text, ensure_ascii=False)
-    )
+    text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= SHORT else text[: SHORT - 3] + "..."

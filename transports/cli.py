@@ -1,7 +1,9 @@
-"""The ``realtime-sansio`` command: ``demo``, ``serve-fake`` and ``probe``.
+"""The ``realtime-sansio`` command: ``demo``, ``serve-fake``, ``probe`` and ``replay``.
 
     realtime-sansio demo [--fake | --live | --url URL] [--input FILE.wav] [--output FILE.wav]
+                         [--record FILE.jsonl]
     realtime-sansio serve-fake [--host 127.0.0.1] [--port 8765] [--script FILE.json]
+                               [--record DIR]
     realtime-sansio probe [--timeout-ms 8000] [--model gpt-realtime] [--url URL]
     realtime-sansio replay FILE.jsonl [--check] [--json] [--agent MODULE:NAME]
 
@@ -217,7 +219,9 @@ def _add_debug(parser: argparse.ArgumentParser, default: object) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Voice agents on the OpenAI Realtime API: a demo, a fake server, a probe.",
+        description=(
+            "Voice agents on the OpenAI Realtime API: a demo, a fake server, a probe, a replay."
+        ),
     )
     _add_debug(parser, False)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

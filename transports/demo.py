@@ -2,9 +2,12 @@
 
 Three turns over a real WebSocket: a text question that makes the model call ``get_weather``,
 an audio turn that server VAD detects (generated speech-like audio, or a WAV file), and a
-request to be transferred to support. A ``Timeline`` reads every session event in its own
+request to be transferred to support. A ``DemoTimeline`` reads every session event in its own
 task and prints what happened as it happens; the assistant's audio is kept and written to a
 WAV file at the end. ``cli.py`` parses the options and turns failures into one line.
+
+``Timeline``, the printer, is tied to no session: ``realtime-sansio replay`` prints a
+recording's timeline with it (``transports.replay``).
 """
 
 from __future__ import annotations

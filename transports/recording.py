@@ -136,8 +136,8 @@ class Recorder:
         self._write(frame_line(self._t(now), origin, frame, audio=self.audio))
 
     def input(self, event: inputs.Input, now: float) -> None:
-        clock_start = self._clock_start if self._clock_start is not None else now
-        self._write(input_line(self._t(now), event, clock_start=clock_start, audio=self.audio))
+        t = self._t(now)
+        self._write(input_line(t, event, clock_start=now - t, audio=self.audio))
 
     def step(self, event: inputs.AnyInput, outputs: Sequence[Output], now: float) -> None:
         """One step of the driver: the session's input, then the client frames it made."""

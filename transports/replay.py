@@ -31,6 +31,7 @@ from realtime_sansio.protocol.recording import (
     InputEntry,
     Recording,
     RecordingError,
+    audio_size,
 )
 from realtime_sansio.protocol.replay import Mismatch, ReplayResult, Step, compare_frame, replay
 
@@ -148,20 +149,13 @@ def _audio_runs(entries: tuple[Entry, ...], bytes_per_second: int) -> dict[int, 
             if first is None:
                 first = entry.line
                 runs[first] = 0.0
-            runs[first] += _audio_bytes(entry.input.get("data")) / bytes_per_second
+            data = entry.input.get("data")
+            runs[first] += audio_size(data) / bytes_per_second if isinstance(data, str) else 0
             if entry.input.get("commit"):
                 first = None
         elif entry.type in _RUN_BREAKERS:
             first = None
     return runs
-
-
-def _audio_bytes(data: Any) -> int:
-    if not isinstance(data, str):
-        return 0
-    if data.startswith("<"):  # "<N bytes elided>"
-        return int(data[1:].split(" ", 1)[0])
-    return len(data) // 4 * 3 - data[-2:].count("=")
 
 
 def _bytes_per_second(config: RunConfig | None) -> int:

@@ -452,7 +452,11 @@ class Runner:
         self.model_config = model_config
 
     def run(
-        self, *, context: Any = None, transport: Transport | None = None
+        self,
+        *,
+        context: Any = None,
+        transport: Transport | None = None,
+        record: str | os.PathLike[str] | Recorder | None = None,
     ) -> AbstractAsyncContextManager[RealtimeSession]:
         """``async with runner.run(context=...) as session``: a new session of the agent."""
         return run(
@@ -461,4 +465,5 @@ class Runner:
             model_config=self.model_config,
             context=context,
             transport=transport,
+            record=record,
         )
