@@ -13,6 +13,7 @@ from typing import Any
 
 import anyio
 import pytest
+from hypothesis import settings
 from realtime_sansio.protocol import (
     PCM16,
     Agent,
@@ -42,6 +43,7 @@ from realtime_sansio.transports.replay import ReplayMismatch, ReplayTransport
 from realtime_sansio.transports.runner import RealtimeSession, run
 from realtime_sansio.transports.serve import serve_fake
 from runner_helpers import chunks, collect_until, of, turn_over
+from test_session_stateful import GUARDRAILS, HelperMachine, helper
 from trio.testing import MockClock
 
 pytestmark = pytest.mark.anyio
@@ -438,3 +440,31 @@ async def test_a_timed_replay_on_a_virtual_clock_reproduces_the_times() -> None:
     with pytest.raises(ReplayMismatch, match=deleted):
         async with run(talker, transport=ReplayTransport(recording)) as session:
             await barge_in(session)
+
+
+# -- every run of the session machine, recorded and replayed ----------------------------------
+
+
+class RecordedMachine(HelperMachine):
+    """The stateful tests' machine (every kind of tool, approvals, a handoff to an agent with
+    dynamic instructions, a guardrail, late and missing answers, races), with one more check at
+    the end of each run: its transcript, written as a recording and read back, replays
+    exactly into a fresh session."""
+
+    config = RunConfig(guardrails_settings=GUARDRAILS)
+
+    def teardown(self) -> None:
+        super().teardown()
+        if self.broken:
+            return
+        recorder = Recorder()
+        recorder.start(side="client", source="session", clock_start=0.0)
+        for step in self.harness.transcript.steps:
+            if step.error is None:  # refused misuse: the driver records only what was taken
+                recorder.step(step.input, step.outputs, step.now or 0.0)
+        result = replay(Recording.parse(recorder.lines), Session(helper, config=self.config))
+        assert result.ok, result.mismatch and result.mismatch.describe()
+
+
+RecordedMachine.TestCase.settings = settings(max_examples=30, stateful_step_count=40)
+TestEveryRunReplays = RecordedMachine.TestCase
