@@ -191,6 +191,14 @@ def test_a_file_recorder_writes_each_line_as_it_happens(tmp_path: Path) -> None:
     recorder.close()
 
 
+def test_a_recorder_redacts_with_the_driver_s_redactor_too() -> None:
+    recorder = Recorder(redact=lambda text: text.replace("gateway-token-1", "<redacted>"))
+    recorder.start(side="client", source="session", clock_start=0.0)
+    recorder.input(inputs.SendMessage(message=f"gateway-token-1 and {SECRET}"), 1.0)
+    (_, line) = recorder.lines
+    assert json.loads(line)["input"]["message"] == "<redacted> and <redacted>"
+
+
 def test_a_recorder_path_that_cannot_be_written_fails_at_once(tmp_path: Path) -> None:
     with pytest.raises(OSError):
         Recorder(tmp_path / "missing" / "r.jsonl")

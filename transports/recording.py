@@ -21,7 +21,7 @@ import datetime
 import json
 import os
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import IO, Any, Self
@@ -53,9 +53,10 @@ class Recorder:
     """Writes one recording, a line at a time: to ``path``, or kept in memory in ``lines``.
 
     ``audio="elide"`` writes each audio payload as its length. ``secrets`` are redacted from
-    every line (as is anything shaped like an OpenAI key). ``agent_ref`` and ``config_ref``
-    (``"module:NAME"``) go in the header, so that ``realtime-sansio replay`` finds the agent
-    and its ``RunConfig`` by itself.
+    every line (as is anything shaped like an OpenAI key), after ``redact`` when one is given
+    (a driver's redactor, which knows the connection's other credentials). ``agent_ref`` and
+    ``config_ref`` (``"module:NAME"``) go in the header, so that ``realtime-sansio replay``
+    finds the agent and its ``RunConfig`` by itself.
     """
 
     def __init__(
@@ -65,6 +66,7 @@ class Recorder:
         audio: AudioPolicy = "keep",
         max_lines: int | None = None,
         secrets: Iterable[str | None] = (),
+        redact: Callable[[str], str] | None = None,
         agent_ref: str | None = None,
         config_ref: str | None = None,
     ) -> None:
@@ -74,6 +76,7 @@ class Recorder:
         self.audio: AudioPolicy = audio
         self.lines: deque[str] = deque(maxlen=0 if path is not None else max_lines)
         self._secrets = tuple(secret for secret in secrets if secret)
+        self._redact = redact
         self._refs = {"agent_ref": agent_ref, "config_ref": config_ref}
         self._file: IO[str] | None = None
         if self.path is not None:
@@ -157,7 +160,10 @@ class Recorder:
                 self.frame("client", obj, now)
 
     def _write(self, line: Mapping[str, Any]) -> None:
-        text = redact(_dumps(line), *self._secrets)
+        text = _dumps(line)
+        if self._redact is not None:
+            text = self._redact(text)
+        text = redact(text, *self._secrets)
         if self._file is not None:
             self._file.write(text + "\n")
         else:
