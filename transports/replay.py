@@ -128,13 +128,14 @@ def _input_line(lines: Timeline, entry: InputEntry, audio_runs: dict[int, float]
         lines.user(message)
     elif entry.line in audio_runs:
         lines.user(f"(audio) {audio_runs[entry.line]:.1f} s")
-    elif kind in ("Interrupt", "UpdateAgent", "UpdateSession", "ClearAudio", "SendRawEvent"):
-        lines.line(f"application: {kind}")
+    elif kind in _COMMANDS:
+        detail = entry.input.get("agent") or entry.input.get("event", {}).get("type") or ""
+        lines.line(f"application: {kind} {detail}".rstrip())
 
 
-_RUN_BREAKERS = frozenset(
-    {"SendMessage", "ClearAudio", "Interrupt", "UpdateSession", "UpdateAgent", "SendRawEvent"}
-)
+# The application's commands besides its messages and audio (a timeline line each).
+_COMMANDS = frozenset({"ClearAudio", "Interrupt", "UpdateSession", "UpdateAgent", "SendRawEvent"})
+_RUN_BREAKERS = _COMMANDS | {"SendMessage"}
 
 
 def _audio_runs(entries: tuple[Entry, ...], bytes_per_second: int) -> dict[int, float]:
