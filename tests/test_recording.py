@@ -38,6 +38,7 @@ from realtime_sansio.protocol.recording import (
     frame_line,
     restore_audio,
 )
+from realtime_sansio.transports.cli import main
 from realtime_sansio.transports.memory import FakeServerTransport
 from realtime_sansio.transports.recording import Recorder, RecordingTransport
 from realtime_sansio.transports.runner import run
@@ -338,3 +339,14 @@ async def test_serve_fake_records_each_connection_in_a_file_that_sorts_by_time(
     names = sorted(os.listdir(tmp_path))
     said = [_frames(tmp_path / name, "client")[1]["item"]["content"][0]["text"] for name in names]
     assert said == ["first", "second"]
+
+
+def test_serve_fake_record_into_a_folder_that_cannot_be_made(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    taken = tmp_path / "a-file"
+    taken.write_text("")
+    assert main(["serve-fake", "--port", "0", "--record", str(taken / "sub")]) == 1
+    assert capsys.readouterr().err == (
+        f"realtime-sansio: error: cannot record in {taken / 'sub'}: Not a directory\n"
+    )

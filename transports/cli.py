@@ -19,6 +19,7 @@ import contextlib
 import functools
 import io
 import json
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -114,6 +115,11 @@ async def _stop_on_sigterm(scope: anyio.CancelScope) -> None:
 
 def _serve_fake(args: argparse.Namespace) -> int:
     script = FakeScript.from_json(args.script) if args.script else None
+    if args.record:
+        try:  # now, so that a folder that cannot be made is not taken for a port problem
+            os.makedirs(args.record, exist_ok=True)
+        except OSError as exc:
+            raise CliError(f"cannot record in {args.record}: {exc.strerror or exc}") from exc
     try:
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it is meant to stop
             anyio.run(_serve, args.host, args.port, script, args.pace, args.record)
