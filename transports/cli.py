@@ -1,11 +1,15 @@
-"""The ``realtime-sansio`` command: ``demo``, ``serve-fake``, ``probe``, ``voice`` and ``web``.
+"""The ``realtime-sansio`` command: ``demo``, ``serve-fake``, ``probe``, ``voice``, ``web``
+and ``replay``.
 
     realtime-sansio demo [--fake | --live | --url URL] [--input FILE.wav] [--output FILE.wav]
+                         [--record FILE.jsonl]
     realtime-sansio serve-fake [--host 127.0.0.1] [--port 8765] [--script FILE.json]
+                               [--record DIR]
     realtime-sansio probe [--timeout-ms 8000] [--model gpt-realtime] [--url URL]
     realtime-sansio voice [--fake | --live | --url URL] [--input FILE.wav] [--output FILE.wav]
                           [--agent] [--vad energy|silero]
     realtime-sansio web [--host 127.0.0.1] [--port 8080] [--live | --url URL] [--agent M:A]
+    realtime-sansio replay FILE.jsonl [--check] [--json] [--agent MODULE:NAME]
 
 A failure is one line on stderr (``realtime-sansio: error: ...``) and exit status 1; with
 ``--debug`` it is the full traceback instead. The API key never appears in any output: while a
@@ -19,6 +23,8 @@ import argparse
 import contextlib
 import functools
 import io
+import json
+import os
 import signal
 import sys
 import traceback
@@ -70,6 +76,7 @@ def _demo(args: argparse.Namespace) -> int:
         input_path=args.input,
         output_path=args.output,
         timeout_s=args.timeout,
+        record_path=args.record,
     )
     try:
         anyio.run(run_demo, options, sys.stdout, sys.stderr)
@@ -89,7 +96,9 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-async def _serve(host: str, port: int, script: FakeScript | None, pace: float) -> None:
+async def _serve(
+    host: str, port: int, script: FakeScript | None, pace: float, record: str | None
+) -> None:
     def ready(bound: int) -> None:
         url = f"ws://{_url_host(host)}:{bound}"
         print(
@@ -102,7 +111,8 @@ async def _serve(host: str, port: int, script: FakeScript | None, pace: float) -
         if sys.platform != "win32":
             # SIGTERM ends it as cleanly as Ctrl-C (a container's stop, a test's terminate).
             task_group.start_soon(_stop_on_sigterm, task_group.cancel_scope)
-        await serve_fake(host, port, script, config=FakeServerConfig(pace=pace), ready=ready)
+        config = FakeServerConfig(pace=pace)
+        await serve_fake(host, port, script, config=config, ready=ready, record_dir=record)
 
 
 async def _stop_on_sigterm(scope: anyio.CancelScope) -> None:
@@ -114,9 +124,14 @@ async def _stop_on_sigterm(scope: anyio.CancelScope) -> None:
 
 def _serve_fake(args: argparse.Namespace) -> int:
     script = FakeScript.from_json(args.script) if args.script else None
+    if args.record:
+        try:  # now, so that a folder that cannot be made is not taken for a port problem
+            os.makedirs(args.record, exist_ok=True)
+        except OSError as exc:
+            raise CliError(f"cannot record in {args.record}: {exc.strerror or exc}") from exc
     try:
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it is meant to stop
-            anyio.run(_serve, args.host, args.port, script, args.pace)
+            anyio.run(_serve, args.host, args.port, script, args.pace, args.record)
     except BaseException as exc:
         leaf = _leaf(exc)
         if isinstance(leaf, OSError):  # the port is taken, the address is not ours...
@@ -253,6 +268,36 @@ def _add_voice(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     voice.set_defaults(handler=_voice)
 
 
+# -- replay -------------------------------------------------------------------------------------
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from .replay import replay_command  # the demo's timeline (numpy) only when used
+
+    result = replay_command(
+        args.file,
+        sys.stdout,
+        as_json=args.json,
+        check=args.check,
+        agent_ref=args.agent,
+        config_ref=args.config,
+    )
+    if not args.check or result is None:
+        return 0
+    failure = result.mismatch.describe() if result.mismatch is not None else None
+    if args.json:
+        verdict = {"check": "failed" if failure else "passed", "frames": result.frames}
+        print(json.dumps({**verdict, "inputs": result.inputs, "mismatch": failure}))
+    if failure is not None:
+        raise CliError(f"replay check failed: {failure}")
+    if not args.json:
+        print(
+            f"check passed: the current code sent the {result.frames} recorded client frames"
+            f" ({result.inputs} inputs replayed)"
+        )
+    return 0
+
+
 # -- the parser ---------------------------------------------------------------------------------
 
 
@@ -293,7 +338,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description=(
-            "Voice agents on the OpenAI Realtime API: a demo, a fake server, a probe, a page."
+            "Voice agents on the OpenAI Realtime API: a demo, a fake server, a probe, a page,"
+            " a replay."
         ),
     )
     _add_debug(parser, False)
@@ -326,6 +372,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="give up after this long (default: 60)",
     )
+    demo.add_argument(
+        "--record", metavar="FILE.jsonl", help="record the session, for `replay FILE --check`"
+    )
     _add_debug(demo, argparse.SUPPRESS)
     demo.set_defaults(handler=_demo)
 
@@ -341,6 +390,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.0,
         help="audio pacing: 0 streams a reply at once (default), 1.0 in real time",
+    )
+    serve.add_argument(
+        "--record", metavar="DIR", help="record each connection in a file of its own in DIR"
     )
     _add_debug(serve, argparse.SUPPRESS)
     serve.set_defaults(handler=_serve_fake)
@@ -382,6 +434,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_debug(web, argparse.SUPPRESS)
     web.set_defaults(handler=_web)
+
+    replay = commands.add_parser(
+        "replay",
+        help="a recording's timeline; --check replays it against the current code",
+        description=(
+            "Print the timeline of a recorded session (run(record=...), demo --record,"
+            " serve-fake --record). --check feeds the recorded inputs to the current code and"
+            " fails, naming the frame, unless it sends the recorded frames. See"
+            " docs/recording.md."
+        ),
+    )
+    replay.add_argument("file", metavar="FILE.jsonl", help="the recording")
+    replay.add_argument("--check", action="store_true", help="exit 1 unless the replay matches")
+    replay.add_argument("--json", action="store_true", help="JSON lines instead of text")
+    replay.add_argument(
+        "--agent", metavar="MODULE:NAME", help="the agent (default: the recording's agent_ref)"
+    )
+    replay.add_argument(
+        "--config", metavar="MODULE:NAME", help="its RunConfig (default: config_ref, or none)"
+    )
+    _add_debug(replay, argparse.SUPPRESS)
+    replay.set_defaults(handler=_replay)
     return parser
 
 

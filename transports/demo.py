@@ -2,9 +2,12 @@
 
 Three turns over a real WebSocket: a text question that makes the model call ``get_weather``,
 an audio turn that server VAD detects (generated speech-like audio, or a WAV file), and a
-request to be transferred to support. A ``Timeline`` reads every session event in its own
+request to be transferred to support. A ``DemoTimeline`` reads every session event in its own
 task and prints what happened as it happens; the assistant's audio is kept and written to a
 WAV file at the end. ``cli.py`` parses the options and turns failures into one line.
+
+``Timeline``, the printer, is tied to no session: ``realtime-sansio replay`` prints a
+recording's timeline with it (``transports.replay``).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from realtime_sansio.protocol.items import AssistantMessage, Item, UserMessage
 
 from .auth import ApiKeyError, resolve_api_key
 from .base import describe_close
+from .recording import Recorder
 from .runner import RealtimeSession, run
 from .serve import serve_fake
 
@@ -93,6 +97,7 @@ class DemoOptions:
     input_path: str | None = None
     output_path: str = "demo-output.wav"
     timeout_s: float = 60.0
+    record_path: str | None = None  # a recording of the session, for ``realtime-sansio replay``
 
 
 @attrs.frozen(kw_only=True)
@@ -146,14 +151,19 @@ def _transcript_done(item: Item | None) -> bool:
 
 
 class Timeline:
-    """Reads every session event, prints the timeline, keeps the audio, and tells the driver
-    when a turn is over."""
+    """Session events as timeline lines, ``"  1.23s  text"``: turns, tools, handoffs, what
+    was said, latencies, errors.
 
-    def __init__(self, session: RealtimeSession, out: TextIO) -> None:
-        self.session = session
+    Synchronous and tied to no session or loop, so that the same lines come from a live
+    session (``DemoTimeline``) and from a recording's replay (``transports.replay``); a
+    subclass that overrides ``write`` sends them elsewhere. ``clock`` gives the time the lines
+    are stamped with, counted from the timeline's creation.
+    """
+
+    def __init__(self, out: TextIO, *, clock: Callable[[], float]) -> None:
         self.out = out
-        self.start = anyio.current_time()
-        self.audio = bytearray()
+        self.clock = clock
+        self.start = clock()
         self.errors = 0
         self.closed: str | None = None
         self.tool_calls = 0
@@ -161,20 +171,124 @@ class Timeline:
         self.responses = 0
         self.heard_speech = False
         self._audio_by_response: dict[str, int] = {}
-        self._played_ms: dict[tuple[str, int], float] = {}
         self._transcripts: dict[str, tuple[str, list[str]]] = {}
         self._agents: dict[str, str] = {}  # response id -> the agent that started it
         self._tools: dict[str, str] = {}  # call id -> tool name
+
+    def write(self, elapsed: float, text: str) -> None:
+        print(f"{elapsed:6.2f}s  {text}", file=self.out, flush=True)
+
+    def line(self, text: str) -> None:
+        self.write(self.clock() - self.start, text)
+
+    def user(self, text: str) -> None:
+        self.line(f"user: {text}")
+
+    def handle(self, event: events.SessionEvent) -> None:
+        if isinstance(event, events.AudioEvent):
+            self._audio_by_response[event.response_id] = self._audio_by_response.get(
+                event.response_id, 0
+            ) + len(event.data)
+        elif isinstance(event, events.TranscriptDeltaEvent):
+            entry = self._transcripts.setdefault(event.item_id, (event.role, []))
+            entry[1].append(event.delta)
+        elif isinstance(event, events.HistoryUpdatedEvent):
+            if event.item_id in self._transcripts and _transcript_done(event.item):
+                self._print_transcript(event.item_id)
+        elif isinstance(event, events.AgentStartEvent):
+            self._agents[event.response_id] = event.agent.name
+            self.responses += 1
+            self.line(f"agent {event.agent.name} starts ({event.response_id})")
+        elif isinstance(event, events.AgentEndEvent):
+            self._end(event)
+        elif isinstance(event, events.ToolStartEvent):
+            if not isinstance(event.tool, Handoff):
+                self._tools[event.call_id] = event.tool.name
+                self.tool_calls += 1
+                self.line(f"tool call {event.tool.name} {event.arguments}")
+        elif isinstance(event, events.ToolEndEvent):
+            if not isinstance(event.tool, Handoff):
+                name = self._tools.pop(event.call_id, "?")
+                verdict = "failed" if event.failed else "->"
+                self.line(f"tool {name} {verdict} {event.output}")
+        elif isinstance(event, events.HandoffEvent):
+            self.handoffs += 1
+            self.line(f"handoff {event.from_agent.name} -> {event.to_agent.name}")
+        elif isinstance(event, events.TurnMetricsEvent):
+            self._metrics(event)
+        elif isinstance(event, events.RawModelEvent):
+            self._raw(event.data)
+        elif isinstance(event, events.AudioInterruptedEvent):
+            self.line(f"audio of {event.item_id} interrupted at {event.audio_end_ms} ms")
+        elif isinstance(event, events.GuardrailTrippedEvent):
+            self.line(f"guardrail tripped: {', '.join(event.guardrails)}")
+        elif isinstance(event, events.ErrorEvent):
+            self.errors += 1
+            self.line(f"error {event.code or event.type or ''}: {event.message}")
+        elif isinstance(event, events.ConnectionClosedEvent):
+            self.closed = describe_close(event.code, event.reason)
+
+    def _end(self, event: events.AgentEndEvent) -> None:
+        # The response that makes a handoff ends under the new agent; name the one that began.
+        name = self._agents.pop(event.response_id, event.agent.name)
+        size = self._audio_by_response.pop(event.response_id, 0)
+        ms = size * 1000 // PCM16.bytes_per_second
+        audio = f"{ms} ms of audio" if ms else "no audio"
+        self.line(f"agent {name} ends ({event.response_id}, {event.status}, {audio})")
+
+    def _metrics(self, event: events.TurnMetricsEvent) -> None:
+        figures = [
+            ("speech stopped -> first audio", event.speech_stopped_to_first_audio_ms),
+            ("response.create -> first audio", event.create_to_first_audio_ms),
+            ("interrupt -> truncation", event.interrupt_to_truncate_ms),
+        ]
+        for label, value in figures:
+            if value is not None:
+                self.line(f"latency {label}: {value:.0f} ms")
+
+    def _raw(self, data: wire.ServerEvent) -> None:
+        if isinstance(data, wire.InputAudioBufferSpeechStarted):
+            self.heard_speech = True
+            self.line(f"server VAD: speech started at {data.audio_start_ms} ms")
+        elif isinstance(data, wire.InputAudioBufferSpeechStopped):
+            self.line(f"server VAD: speech stopped at {data.audio_end_ms} ms")
+
+    def _print_transcript(self, item_id: str, suffix: str = "") -> None:
+        role, pieces = self._transcripts.pop(item_id)
+        who = "assistant" if role == "assistant" else "user (transcribed)"
+        self.line(f"{who}: {''.join(pieces).strip()}{suffix}")
+
+    def flush_transcripts(self) -> None:
+        for item_id in list(self._transcripts):
+            self._print_transcript(item_id, " (unfinished)")
+
+    def counts(self) -> str:
+        """``5 responses, 1 tool call, 1 handoff, 0 errors``."""
+        return ", ".join(
+            [
+                _plural(self.responses, "response"),
+                _plural(self.tool_calls, "tool call"),
+                _plural(self.handoffs, "handoff"),
+                _plural(self.errors, "error"),
+            ]
+        )
+
+
+class DemoTimeline(Timeline):
+    """The demo's live timeline: reads every event of the session in its own task, prints it,
+    keeps the assistant's audio, and tells the driver when a turn is over."""
+
+    def __init__(self, session: RealtimeSession, out: TextIO) -> None:
+        super().__init__(out, clock=anyio.current_time)
+        self.session = session
+        self.audio = bytearray()
+        self._played_ms: dict[tuple[str, int], float] = {}
         self.turn_over = anyio.Event()
         self._sending = False
         self._started = 0
         self._open = 0
         self._speech = False
         self._awaiting_reply = False
-
-    def line(self, text: str) -> None:
-        elapsed = anyio.current_time() - self.start
-        print(f"{elapsed:6.2f}s  {text}", file=self.out, flush=True)
 
     # -- turns ------------------------------------------------------------------------------
 
@@ -203,60 +317,34 @@ class Timeline:
 
     async def consume(self) -> None:
         async for event in self.session:
-            await self.handle(event)
+            self.handle(event)
+            await self._follow(event)
         self.flush_transcripts()
 
-    async def handle(self, event: events.SessionEvent) -> None:
+    async def _follow(self, event: events.SessionEvent) -> None:
+        """What the demo does beyond printing: keep and report the audio, follow the turn."""
         if isinstance(event, events.AudioEvent):
             await self._audio(event)
-        elif isinstance(event, events.TranscriptDeltaEvent):
-            entry = self._transcripts.setdefault(event.item_id, (event.role, []))
-            entry[1].append(event.delta)
-        elif isinstance(event, events.HistoryUpdatedEvent):
-            if event.item_id in self._transcripts and _transcript_done(event.item):
-                self._print_transcript(event.item_id)
         elif isinstance(event, events.AgentStartEvent):
-            self._agents[event.response_id] = event.agent.name
             self._started += 1
             self._open += 1
             self._awaiting_reply = False
-            self.responses += 1
-            self.line(f"agent {event.agent.name} starts ({event.response_id})")
         elif isinstance(event, events.AgentEndEvent):
-            self._end(event)
-        elif isinstance(event, events.ToolStartEvent):
-            if not isinstance(event.tool, Handoff):
-                self._tools[event.call_id] = event.tool.name
-                self.tool_calls += 1
-                self.line(f"tool call {event.tool.name} {event.arguments}")
-        elif isinstance(event, events.ToolEndEvent):
-            if not isinstance(event.tool, Handoff):
-                name = self._tools.get(event.call_id, "?")
-                verdict = "failed" if event.failed else "->"
-                self.line(f"tool {name} {verdict} {event.output}")
-        elif isinstance(event, events.HandoffEvent):
-            self.handoffs += 1
-            self.line(f"handoff {event.from_agent.name} -> {event.to_agent.name}")
-        elif isinstance(event, events.TurnMetricsEvent):
-            self._metrics(event)
+            self._open = max(0, self._open - 1)
+            self._check_turn()
         elif isinstance(event, events.RawModelEvent):
-            self._raw(event.data)
-        elif isinstance(event, events.AudioInterruptedEvent):
-            self.line(f"audio of {event.item_id} interrupted at {event.audio_end_ms} ms")
-        elif isinstance(event, events.GuardrailTrippedEvent):
-            self.line(f"guardrail tripped: {', '.join(event.guardrails)}")
-        elif isinstance(event, events.ErrorEvent):
-            self.errors += 1
-            self.line(f"error {event.code or event.type or ''}: {event.message}")
+            data = event.data
+            if isinstance(data, wire.InputAudioBufferSpeechStarted):
+                self._speech = True
+            elif isinstance(data, wire.InputAudioBufferSpeechStopped):
+                self._speech = False
+            elif isinstance(data, wire.InputAudioBufferCommitted):
+                self._awaiting_reply = True  # server VAD committed a turn: a reply will follow
         elif isinstance(event, events.ConnectionClosedEvent):
-            self.closed = describe_close(event.code, event.reason)
             self.turn_over.set()  # wake the driver, which reports it
 
     async def _audio(self, event: events.AudioEvent) -> None:
         self.audio += event.data
-        self._audio_by_response[event.response_id] = self._audio_by_response.get(
-            event.response_id, 0
-        ) + len(event.data)
         # Nothing is played aloud: report each chunk as heard at once, so that a barge-in
         # truncates at the audio received instead of at a clock-based estimate.
         key = (event.item_id, event.content_index)
@@ -265,44 +353,6 @@ class Timeline:
         # The connection may have just closed; ConnectionClosedEvent will say so.
         with contextlib.suppress(LocalProtocolError):
             await self.session.audio_played(event.item_id, event.content_index, played)
-
-    def _end(self, event: events.AgentEndEvent) -> None:
-        # The response that makes a handoff ends under the new agent; name the one that began.
-        name = self._agents.get(event.response_id, event.agent.name)
-        ms = self._audio_by_response.get(event.response_id, 0) * 1000 // PCM16.bytes_per_second
-        audio = f"{ms} ms of audio" if ms else "no audio"
-        self.line(f"agent {name} ends ({event.response_id}, {event.status}, {audio})")
-        self._open = max(0, self._open - 1)
-        self._check_turn()
-
-    def _metrics(self, event: events.TurnMetricsEvent) -> None:
-        figures = [
-            ("speech stopped -> first audio", event.speech_stopped_to_first_audio_ms),
-            ("response.create -> first audio", event.create_to_first_audio_ms),
-            ("interrupt -> truncation", event.interrupt_to_truncate_ms),
-        ]
-        for label, value in figures:
-            if value is not None:
-                self.line(f"latency {label}: {value:.0f} ms")
-
-    def _raw(self, data: wire.ServerEvent) -> None:
-        if isinstance(data, wire.InputAudioBufferSpeechStarted):
-            self._speech = self.heard_speech = True
-            self.line(f"server VAD: speech started at {data.audio_start_ms} ms")
-        elif isinstance(data, wire.InputAudioBufferSpeechStopped):
-            self._speech = False
-            self.line(f"server VAD: speech stopped at {data.audio_end_ms} ms")
-        elif isinstance(data, wire.InputAudioBufferCommitted):
-            self._awaiting_reply = True  # server VAD committed a turn: a reply will follow
-
-    def _print_transcript(self, item_id: str, suffix: str = "") -> None:
-        role, pieces = self._transcripts.pop(item_id)
-        who = "assistant" if role == "assistant" else "user (transcribed)"
-        self.line(f"{who}: {''.join(pieces).strip()}{suffix}")
-
-    def flush_transcripts(self) -> None:
-        for item_id in list(self._transcripts):
-            self._print_transcript(item_id, " (unfinished)")
 
 
 async def _send_audio(session: RealtimeSession, pcm: bytes, err: TextIO) -> None:
@@ -344,11 +394,18 @@ async def _start_fake(task_group: anyio.abc.TaskGroup, config: FakeServerConfig)
 
 
 async def _connect(
-    stack: AsyncExitStack, model_config: ModelConfig, target: str
+    stack: AsyncExitStack, model_config: ModelConfig, target: str, record_path: str | None
 ) -> RealtimeSession:
+    # The header names the agent and its config, so that `replay FILE` needs no options.
+    here = __name__
+    record = (
+        Recorder(record_path, agent_ref=f"{here}:GREETER", config_ref=f"{here}:DEMO_CONFIG")
+        if record_path
+        else None
+    )
     try:
         return await stack.enter_async_context(
-            run(GREETER, config=DEMO_CONFIG, model_config=model_config)
+            run(GREETER, config=DEMO_CONFIG, model_config=model_config, record=record)
         )
     except TimeoutError:
         raise DemoError(f"cannot connect to {target}: timed out") from None
@@ -396,7 +453,9 @@ async def run_demo(options: DemoOptions, out: TextIO, err: TextIO) -> None:
             "--live needs an API key: set OPENAI_API_KEY or CODEX_API_KEY "
             "(or OPENAI_API_KEY in $CODEX_HOME/auth.json)"
         )
-    _check_writable(options.output_path)  # before the conversation spends any credit
+    for path in (options.output_path, options.record_path):
+        if path:
+            _check_writable(path)  # before the conversation spends any credit
     stage = "connecting"
     try:
         with anyio.fail_after(options.timeout_s):
@@ -417,13 +476,13 @@ async def run_demo(options: DemoOptions, out: TextIO, err: TextIO) -> None:
                 else:
                     target = "the OpenAI Realtime API"
                     model_config = ModelConfig()
-                session = await _connect(stack, model_config, target)
-                timeline = Timeline(session, out)
+                session = await _connect(stack, model_config, target, options.record_path)
+                timeline = DemoTimeline(session, out)
                 timeline.line(f"connected to {target}, agent {session.current_agent.name}")
                 task_group.start_soon(timeline.consume)
 
                 async def say(text: str) -> None:
-                    timeline.line(f"user: {text}")
+                    timeline.user(text)
                     await session.send_message(text)
 
                 turns: list[tuple[str, Callable[[], Awaitable[None]]]] = [
@@ -434,7 +493,7 @@ async def run_demo(options: DemoOptions, out: TextIO, err: TextIO) -> None:
                 for stage, send in turns:
                     print(f"-- {stage}", file=out, flush=True)
                     if stage == "audio turn":
-                        timeline.line(f"user: (audio) {user_audio.description}")
+                        timeline.user(f"(audio) {user_audio.description}")
                     timeline.begin_turn()
                     await send()
                     timeline.done_sending()
@@ -455,16 +514,10 @@ async def run_demo(options: DemoOptions, out: TextIO, err: TextIO) -> None:
     _summary(timeline, options.output_path, out)
 
 
-def _summary(timeline: Timeline, path: str, out: TextIO) -> None:
+def _summary(timeline: DemoTimeline, path: str, out: TextIO) -> None:
     write_wav(path, bytes(timeline.audio), RATE)
     seconds = _seconds(bytes(timeline.audio))
-    counts = [
-        _plural(timeline.responses, "response"),
-        _plural(timeline.tool_calls, "tool call"),
-        _plural(timeline.handoffs, "handoff"),
-        _plural(timeline.errors, "error"),
-    ]
-    print(f"-- done: {', '.join(counts)}", file=out)
+    print(f"-- done: {timeline.counts()}", file=out)
     print(f"wrote {path}: {seconds:.1f} s of assistant audio (24 kHz mono PCM16)", file=out)
     if timeline.errors:
         raise DemoError(f"the demo saw {timeline.errors} error event(s), shown in the timeline")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import os
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -47,6 +48,7 @@ from realtime_sansio.protocol.items import UserMessage
 
 from .auth import ApiKeyError, Redactor, connection_secrets, resolve_api_key
 from .base import ConnectionClosed, Transport
+from .recording import Recorder, session_recording
 from .subscriptions import (
     DEFAULT_MAX_AUDIO_S,
     DEFAULT_MAX_EVENTS,
@@ -99,9 +101,11 @@ class RealtimeSession:
         *,
         subscriber_buffer: int = DEFAULT_MAX_EVENTS,
         redact: Callable[[str], str] | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
         self._core = core
         self._redact = redact or Redactor()
+        self._recorder = recorder
         self._transport = transport
         self._tg = task_group
         self._subscriber_buffer = subscriber_buffer
@@ -230,7 +234,10 @@ class RealtimeSession:
         await self._flush()
 
     def _step(self, event: inputs.AnyInput) -> None:
-        outputs = self._core.handle(event, now=anyio.current_time())
+        now = anyio.current_time()
+        outputs = self._core.handle(event, now=now)
+        if self._recorder is not None:
+            self._recorder.step(event, outputs, now)
         for output in outputs:
             if isinstance(output, (wire.ClientEventBase, wire.RawClientEvent)):
                 self._outgoing.append(output)
@@ -394,6 +401,7 @@ async def run(
     context: Any = None,
     transport: Transport | None = None,
     subscriber_buffer: int = DEFAULT_MAX_EVENTS,
+    record: str | os.PathLike[str] | Recorder | None = None,
 ) -> AsyncIterator[RealtimeSession]:
     """Run ``agent`` over ``transport``: a session for the duration of the ``async with``.
 
@@ -411,6 +419,9 @@ async def run(
 
     ``subscriber_buffer`` is the default ``max_events`` of the session's subscriptions
     (``subscriptions`` has the bounds).
+
+    ``record`` (a file path, or a ``recording.Recorder``) records the session: every input it
+    had and every frame it sent, with times, for ``realtime-sansio replay`` (docs/recording.md).
     """
     check_max_events(subscriber_buffer, "subscriber_buffer")  # before connecting
     model_config = model_config or ModelConfig()
@@ -427,9 +438,15 @@ async def run(
     )
     body_error: BaseException | None = None
     try:
-        async with transport, anyio.create_task_group() as task_group:
+        recording = session_recording(record, agent=agent, model_config=model_config, redact=redact)
+        async with recording as recorder, transport, anyio.create_task_group() as task_group:
             session = RealtimeSession(
-                core, transport, task_group, subscriber_buffer=subscriber_buffer, redact=redact
+                core,
+                transport,
+                task_group,
+                subscriber_buffer=subscriber_buffer,
+                redact=redact,
+                recorder=recorder,
             )
             await session._start()
             try:
@@ -511,7 +528,11 @@ class Runner:
         self.model_config = model_config
 
     def run(
-        self, *, context: Any = None, transport: Transport | None = None
+        self,
+        *,
+        context: Any = None,
+        transport: Transport | None = None,
+        record: str | os.PathLike[str] | Recorder | None = None,
     ) -> AbstractAsyncContextManager[RealtimeSession]:
         """``async with runner.run(context=...) as session``: a new session of the agent."""
         return run(
@@ -520,4 +541,5 @@ class Runner:
             model_config=self.model_config,
             context=context,
             transport=transport,
+            record=record,
         )

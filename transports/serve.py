@@ -14,6 +14,8 @@ Plain HTTP requests on the same port reach the fake's speech endpoints
 from __future__ import annotations
 
 import functools
+import itertools
+import os
 from collections.abc import Callable
 
 from realtime_sansio.protocol.fake import FakeRealtimeServer, FakeScript, FakeServerConfig
@@ -21,6 +23,7 @@ from realtime_sansio.protocol.fake.audio_api import FakeAudioApi
 
 from .fake_http import serve_http
 from .hosting import host_connection
+from .recording import RecordingTransport, recording_name
 from .websocket import WebSocketConnection, serve_websocket
 
 __all__ = ["serve_fake"]
@@ -34,12 +37,23 @@ async def serve_fake(
     config: FakeServerConfig | None = None,
     ready: Callable[[int], None] | None = None,
     audio_api: FakeAudioApi | None = None,
+    record_dir: str | os.PathLike[str] | None = None,
 ) -> None:
     """Serve the fake Realtime server on ``host:port`` until cancelled (``port=0``: any free
-    port, given to ``ready``)."""
+    port, given to ``ready``). ``record_dir``: each connection is recorded (server side) in a
+    file of its own there, named so that the files sort by time."""
+    numbers = itertools.count(1)
+    if record_dir is not None:
+        os.makedirs(record_dir, exist_ok=True)
 
     async def handle(connection: WebSocketConnection) -> None:
-        await host_connection(FakeRealtimeServer(config, script=script), connection)
+        core = FakeRealtimeServer(config, script=script)
+        if record_dir is None:
+            await host_connection(core, connection)
+            return
+        path = os.path.join(record_dir, recording_name(next(numbers)))
+        async with RecordingTransport(connection, path, side="server") as recorded:
+            await host_connection(core, recorded)
 
     if audio_api is None:
         audio_api = FakeAudioApi(transcripts=config.transcripts if config else None)
