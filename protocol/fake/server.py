@@ -24,6 +24,7 @@ fired in time order by whichever call comes at or after them. See docs/fake-serv
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -68,13 +69,16 @@ from .scripts import (
 __all__ = ["FakeRealtimeServer", "FakeServerConfig", "Mismatch"]
 
 
-def _non_negative(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
-    if not value >= 0:
-        raise LocalProtocolError(f"FakeServerConfig.{attribute.name} must be >= 0, not {value!r}")
+def _finite_non_negative(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
+    # Infinity passes ``>= 0``, and would put a deadline at infinity: refused here, by name.
+    if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+        raise LocalProtocolError(
+            f"FakeServerConfig.{attribute.name} must be a finite number >= 0, not {value!r}"
+        )
 
 
 def _positive(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
-    if not value > 0:
+    if not (isinstance(value, int | float) and value > 0):
         raise LocalProtocolError(f"FakeServerConfig.{attribute.name} must be > 0, not {value!r}")
 
 
@@ -87,7 +91,7 @@ def _dialect(instance: Any, attribute: attrs.Attribute[str], value: str) -> None
 class FakeServerConfig:
     """How the fake server behaves (see docs/fake-server.md)."""
 
-    pace: float = attrs.field(default=0.0, validator=_non_negative)
+    pace: float = attrs.field(default=0.0, validator=_finite_non_negative)
     """0: a response streams whole the moment it starts. 1.0: its audio deltas go out in real
     time on the timer (so the user can barge in mid-response); 0.5 twice as fast, and so on."""
     max_session_s: float = attrs.field(default=3600.0, validator=_positive)
