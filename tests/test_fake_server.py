@@ -247,11 +247,21 @@ def test_an_unknown_session_field_is_an_unknown_parameter(
 
 def test_an_invalid_session_value_is_refused() -> None:
     client = Client()
+    (error,) = errors(client.update(audio={"output": {"speed": 9.0}}))
+    assert (error.code, error.param) == ("invalid_value", "session.audio.output.speed")
+
+
+def test_a_session_value_of_the_wrong_type_is_refused() -> None:
+    client = Client()
     detection = {"type": "server_vad", "threshold": "loud"}
     (error,) = errors(client.update(audio={"input": {"turn_detection": detection}}))
     assert (error.code, error.param) == (
-        "invalid_value",
+        "invalid_type",
         "session.audio.input.turn_detection.threshold",
+    )
+    assert error.message == (
+        "Invalid type for 'session.audio.input.turn_detection.threshold': expected a number,"
+        " but got a string instead."
     )
 
 
