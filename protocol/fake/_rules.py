@@ -70,11 +70,7 @@ def decode_frame(text: str, dialect: wire.Dialect) -> wire.ClientEvent | FramePr
 
 def _shape_of(event: wire.ClientEvent, text: str, dialect: wire.Dialect) -> FrameProblem | None:
     """What is wrong with a decoded event's nesting or its session / response's shape."""
-    # Counting brackets is a fast scan of the text; only a frame with more of them than the
-    # bound can nest that deep, and only such a frame is parsed again to measure.
-    if text.count("{") + text.count("[") > MAX_NESTING and nested_deeper_than(
-        wire.parse_json(text), MAX_NESTING
-    ):
+    if _too_deep(text):
         return FrameProblem(
             code="invalid_json",
             message=f"The event is nested deeper than {MAX_NESTING} levels.",
@@ -89,6 +85,17 @@ def _shape_of(event: wire.ClientEvent, text: str, dialect: wire.Dialect) -> Fram
     return (
         None if event.response is None else shape_problem(event.response, GA_RESPONSE, "response")
     )
+
+
+def _too_deep(text: str) -> bool:
+    # Counting brackets is a fast scan of the text; only a frame with more of them than the
+    # bound can nest that deep, and only such a frame is parsed again to measure.
+    if text.count("{") + text.count("[") <= MAX_NESTING:
+        return False
+    try:
+        return nested_deeper_than(wire.parse_json(text), MAX_NESTING)
+    except RemoteProtocolError:
+        return True  # it parsed once: only the parser's recursion can fail it a second time
 
 
 def _beta_shape(obj: Mapping[str, Any]) -> FrameProblem | None:
