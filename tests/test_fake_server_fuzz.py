@@ -221,8 +221,10 @@ def still_serves(server: FakeRealtimeServer, now: float, dialect: str) -> None:
     assert "response.created" in kinds(out), kinds(out)
 
 
-def fuzz_sessions(dialect: str) -> Callable[..., None]:
-    @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+def fuzz_sessions(dialect: str, examples: int = 200) -> Callable[..., None]:
+    """The fuzz test for one dialect (more ``examples`` for a longer hunt than CI's)."""
+
+    @settings(max_examples=examples, suppress_health_check=[HealthCheck.too_slow])
     @given(
         steps=st.lists(
             st.tuples(frames(dialect), st.sampled_from([0.0, 0.02, 0.3, 2.0]), st.booleans()),
