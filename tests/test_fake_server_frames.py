@@ -132,6 +132,13 @@ GA_SESSION = {"type": "realtime"}
             "session.turn_detection",
         ),
         (
+            # Found by the fuzz test: session.updated echoed a model beta clients cannot read.
+            "beta",
+            {"type": "session.update", "session": {"model": "x"}},
+            "invalid_value",
+            "session.model",
+        ),
+        (
             "ga",
             {
                 "type": "session.update",

@@ -176,9 +176,27 @@ GA_SESSION = _object(
 
 _BETA_FORMAT = Shape(kinds=_kinds("string"), values=frozenset({"pcm16", "g711_ulaw", "g711_alaw"}))
 
+# The beta protocol names its models (the openai package's beta ``Session.model``); GA takes
+# any string.
+_BETA_MODEL = Shape(
+    kinds=_kinds("string"),
+    values=frozenset(
+        {
+            "gpt-realtime",
+            "gpt-realtime-2025-08-28",
+            "gpt-4o-realtime-preview",
+            "gpt-4o-realtime-preview-2024-10-01",
+            "gpt-4o-realtime-preview-2024-12-17",
+            "gpt-4o-realtime-preview-2025-06-03",
+            "gpt-4o-mini-realtime-preview",
+            "gpt-4o-mini-realtime-preview-2024-12-17",
+        }
+    ),
+)
+
 BETA_SESSION = _object(
     {
-        "model": _STRING,
+        "model": _BETA_MODEL,
         "instructions": _STRING,
         "modalities": _STRINGS,
         "voice": _STRING,
