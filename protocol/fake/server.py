@@ -10,7 +10,8 @@ frames and clock readings and sends what it returns. Inside, three layers:
 2. Around it, what a model of the *protocol* does not do: decoding frames (a bad one is an
    ``error`` event), refusing what the real server refuses before the model sees it (unknown
    session fields, malformed items and response parameters), hearing speech in appended audio (the
-   energy VAD makes the model's ``speech_started``/``speech_stopped``), the idle timeout,
+   energy VAD makes the model's ``speech_started``/``speech_stopped``, and drops the audio that
+   can no longer be part of a turn, so the input buffer stays bounded), the idle timeout,
    transcripts of committed audio, speech in place of the model's silent audio deltas, a
    brain for responses nobody scripted, pacing on the timer, expiry, the beta dialect.
 3. A ``FakeScript``, walked beside all that, for deterministic tests and fault injection.
