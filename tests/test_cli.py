@@ -297,6 +297,15 @@ def test_usage(capsys: pytest.CaptureFixture[str]) -> None:
     assert "serve-fake" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("pace", ["inf", "nan", "-1", "fast"])
+def test_serve_fake_refuses_a_pace_that_is_not_a_finite_number(
+    pace: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Regression: --pace inf started a server whose replies never got past the first delta.
+    assert main(["serve-fake", "--port", "0", "--pace", pace]) == 2
+    assert "--pace: must be a finite number >= 0" in capsys.readouterr().err
+
+
 def test_the_key_never_appears(
     no_key: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -247,11 +247,21 @@ def test_an_unknown_session_field_is_an_unknown_parameter(
 
 def test_an_invalid_session_value_is_refused() -> None:
     client = Client()
+    (error,) = errors(client.update(audio={"output": {"speed": 9.0}}))
+    assert (error.code, error.param) == ("invalid_value", "session.audio.output.speed")
+
+
+def test_a_session_value_of_the_wrong_type_is_refused() -> None:
+    client = Client()
     detection = {"type": "server_vad", "threshold": "loud"}
     (error,) = errors(client.update(audio={"input": {"turn_detection": detection}}))
     assert (error.code, error.param) == (
-        "invalid_value",
+        "invalid_type",
         "session.audio.input.turn_detection.threshold",
+    )
+    assert error.message == (
+        "Invalid type for 'session.audio.input.turn_detection.threshold': expected a number,"
+        " but got a string instead."
     )
 
 
@@ -376,11 +386,24 @@ def test_a_second_connection_gets_a_fresh_session() -> None:
 
 @pytest.mark.parametrize(
     "config",
-    [{"pace": -1.0}, {"pace": float("nan")}, {"max_session_s": 0.0}, {"dialect": "gamma"}],
+    [
+        {"pace": -1.0},
+        {"pace": float("nan")},
+        {"pace": float("inf")},
+        {"max_session_s": 0.0},
+        {"max_session_s": float("nan")},
+        {"dialect": "gamma"},
+    ],
 )
 def test_a_bad_configuration_is_refused(config: dict[str, Any]) -> None:
     with pytest.raises(LocalProtocolError):
         FakeServerConfig(**config)
+
+
+def test_an_infinite_pace_is_refused_with_a_message_that_says_why() -> None:
+    # Regression: pace=inf was accepted, and the first audio delta's deadline was infinity.
+    with pytest.raises(LocalProtocolError, match="pace must be a finite number >= 0"):
+        FakeServerConfig(pace=float("inf"))
 
 
 def test_the_same_calls_give_the_same_frames() -> None:

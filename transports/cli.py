@@ -24,6 +24,7 @@ import contextlib
 import functools
 import io
 import json
+import math
 import os
 import signal
 import sys
@@ -315,6 +316,17 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _pace(text: str) -> float:
+    # float() takes "inf" and "nan", which FakeServerConfig would refuse with a traceback.
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
+    return value
+
+
 def _port(text: str) -> int:
     value = int(text)
     if not 0 <= value <= 65535:
@@ -387,7 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--script", metavar="FILE.json", help="a FakeScript in JSON")
     serve.add_argument(
         "--pace",
-        type=float,
+        type=_pace,
         default=0.0,
         help="audio pacing: 0 streams a reply at once (default), 1.0 in real time",
     )

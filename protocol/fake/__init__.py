@@ -4,6 +4,7 @@ See docs/fake-server.md."""
 
 from __future__ import annotations
 
+from ._shapes import MAX_NESTING
 from .brain import Decision, decide
 from .host import CloseConnection, RawFrame, ServerCore, ServerOutput
 from .scripts import (
@@ -24,6 +25,7 @@ from .vad import EnergyVad, SpeechEdge, threshold_dbfs
 from .voice import speech_duration_ms, synthesize_speech
 
 __all__ = [
+    "MAX_NESTING",
     "CloseConnection",
     "Decision",
     "Delay",

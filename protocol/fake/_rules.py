@@ -1,16 +1,17 @@
-"""The fake server's first line: reading a client frame, and checking a ``session.update``.
+"""The fake server's first line: reading a client frame, and checking what it asks for.
 
-Whatever a client sends, the answer is an event, never an exception: a frame that is not
-JSON (``invalid_json``), has no type (``missing_required_parameter``), names a type no server
-knows (``unknown_event_type``), lacks a field or has one of the wrong type
-(``missing_required_parameter`` / ``invalid_type``, with ``param``); a ``session.update``
-with a field the API does not have (``unknown_parameter``, ``param`` = ``session.<path>`` as
-the real server says it) or a value it refuses (``invalid_value``).
+Whatever a client sends, the answer is an event, never an exception. ``decode_frame`` refuses
+a frame that is not JSON or nests deeper than ``MAX_NESTING`` (``invalid_json``), has no type
+(``missing_required_parameter``), names a type no server knows (``unknown_event_type``),
+lacks a field or has one of the wrong type (``missing_required_parameter`` /
+``invalid_type``, with ``param``), or whose ``session`` / ``response`` does not have the API's
+shape (``_shapes``: ``unknown_parameter``, ``invalid_type``... with the path as the real
+server says it, ``session.audio.output``). Then ``session_problem``, ``item_problem`` and
+``response_problem`` refuse the values the API refuses (``invalid_value``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,80 +19,100 @@ import attrs
 
 from .. import wire
 from ..config import settings_from_session_payload
-from ..config.values import TURN_DETECTION_FIELDS
 from ..errors import LocalProtocolError, RemoteProtocolError
 from ..items import UnknownItem, item_from_wire
+from ._shapes import (
+    BETA_RESPONSE,
+    BETA_SESSION,
+    GA_RESPONSE,
+    GA_SESSION,
+    MAX_NESTING,
+    FrameProblem,
+    nested_deeper_than,
+    shape_problem,
+)
 
-__all__ = ["FrameProblem", "decode_frame", "item_problem", "response_problem", "session_problem"]
+__all__ = [
+    "MAX_NESTING",
+    "FrameProblem",
+    "decode_frame",
+    "item_problem",
+    "response_problem",
+    "session_problem",
+]
 
 _CLIENT_TYPES = tuple(sorted(cls.type for cls in wire.CLIENT_EVENT_CLASSES))
 
-# The GA session's fields (the openai package's RealtimeSessionCreateRequest), by path.
-_SESSION = frozenset(
-    {
-        "type",
-        "model",
-        "instructions",
-        "output_modalities",
-        "audio",
-        "tools",
-        "tool_choice",
-        "max_output_tokens",
-        "tracing",
-        "truncation",
-        "prompt",
-        "include",
-        "parallel_tool_calls",
-        "reasoning",
-    }
+# Where the beta dialect has a GA path, flat: a value refused in GA terms is named in the
+# client's own (most specific prefix first).
+_BETA_PATHS = (
+    ("session.audio.input.format", "session.input_audio_format"),
+    ("session.audio.output.format", "session.output_audio_format"),
+    ("session.audio.input.transcription", "session.input_audio_transcription"),
+    ("session.audio.input.noise_reduction", "session.input_audio_noise_reduction"),
+    ("session.audio.input.turn_detection", "session.turn_detection"),
+    ("session.audio.output.voice", "session.voice"),
+    ("session.audio.output.speed", "session.speed"),
+    ("session.output_modalities", "session.modalities"),
+    ("session.max_output_tokens", "session.max_response_output_tokens"),
 )
-_BETA_ONLY = frozenset({"temperature"})  # beta sessions still take it; GA dropped it
-_AUDIO = {
-    "input": frozenset({"format", "transcription", "noise_reduction", "turn_detection"}),
-    "output": frozenset({"format", "voice", "speed"}),
-}
-# What a turn_detection object may hold: the config's fields for its type, and the type.
-_TURN_DETECTION = {kind: fields | {"type"} for kind, fields in TURN_DETECTION_FIELDS.items()}
-
-
-# ``response.create``'s parameters (the openai package's RealtimeResponseCreateParams).
-_RESPONSE = frozenset(
-    {
-        "audio",
-        "conversation",
-        "input",
-        "instructions",
-        "max_output_tokens",
-        "metadata",
-        "output_modalities",
-        "prompt",
-        "tool_choice",
-        "tools",
-    }
-)
-
-
-@attrs.frozen(kw_only=True)
-class FrameProblem:
-    """Why a client frame or event is refused: the ``error`` event's fields."""
-
-    code: str
-    message: str
-    param: str | None = None
-    event_id: str | None = None
 
 
 def decode_frame(text: str, dialect: wire.Dialect) -> wire.ClientEvent | FrameProblem:
     """One client text frame, typed; or what is wrong with it."""
     try:
-        return wire.decode_client_event(text, dialect=dialect)
+        event = wire.decode_client_event(text, dialect=dialect)
     except RemoteProtocolError as exc:
-        failure = exc
-    # The slow path, for refused frames only: find what to say and the event_id to echo.
+        return _refusal(text, dialect, exc)
+    problem = _shape_of(event, text, dialect)
+    return event if problem is None else attrs.evolve(problem, event_id=event.event_id)
+
+
+def _shape_of(event: wire.ClientEvent, text: str, dialect: wire.Dialect) -> FrameProblem | None:
+    """What is wrong with a decoded event's nesting or its session / response's shape."""
+    if _too_deep(text):
+        return FrameProblem(
+            code="invalid_json",
+            message=f"The event is nested deeper than {MAX_NESTING} levels.",
+        )
+    if not isinstance(event, wire.SessionUpdate | wire.ResponseCreate):
+        return None
+    if dialect == "beta":
+        # The beta shape is checked on the frame as sent: the GA translation has lost it.
+        return _beta_shape(wire.parse_json_object(text))
+    if isinstance(event, wire.SessionUpdate):
+        return shape_problem(event.session, GA_SESSION, "session")
+    return (
+        None if event.response is None else shape_problem(event.response, GA_RESPONSE, "response")
+    )
+
+
+def _too_deep(text: str) -> bool:
+    # Counting brackets is a fast scan of the text; only a frame with more of them than the
+    # bound can nest that deep, and only such a frame is parsed again to measure.
+    if text.count("{") + text.count("[") <= MAX_NESTING:
+        return False
     try:
-        obj = json.loads(text)
-    except ValueError as exc:
-        return FrameProblem(code="invalid_json", message=f"The event is not valid JSON: {exc}.")
+        return nested_deeper_than(wire.parse_json(text), MAX_NESTING)
+    except RemoteProtocolError:
+        return True  # it parsed once: only the parser's recursion can fail it a second time
+
+
+def _beta_shape(obj: Mapping[str, Any]) -> FrameProblem | None:
+    if obj["type"] == "session.update" and "session" in obj:
+        return shape_problem(obj["session"], BETA_SESSION, "session")
+    if obj["type"] == "response.create" and obj.get("response") is not None:
+        return shape_problem(obj["response"], BETA_RESPONSE, "response")
+    return None
+
+
+def _refusal(text: str, dialect: wire.Dialect, failure: RemoteProtocolError) -> FrameProblem:
+    """The slow path, for refused frames only: what to say, and the event_id to echo."""
+    try:
+        obj = wire.parse_json(text)
+    except RemoteProtocolError as exc:
+        reason = str(exc).removeprefix("malformed frame: ")
+        return FrameProblem(code="invalid_json", message=f"The event is not valid JSON: {reason}.")
     if not isinstance(obj, dict):
         return FrameProblem(code="invalid_json", message="The event must be a JSON object.")
     event_id = obj.get("event_id") if isinstance(obj.get("event_id"), str) else None
@@ -111,6 +132,10 @@ def decode_frame(text: str, dialect: wire.Dialect) -> wire.ClientEvent | FramePr
             param="type",
             event_id=event_id,
         )
+    # A beta session or response the translation could not read: its shape says why.
+    shape = _beta_shape(obj) if dialect == "beta" else None
+    if shape is not None:
+        return attrs.evolve(shape, event_id=event_id)
     field = failure.field
     if field is not None and "is missing" in str(failure):
         return FrameProblem(
@@ -128,12 +153,8 @@ def decode_frame(text: str, dialect: wire.Dialect) -> wire.ClientEvent | FramePr
 
 
 def session_problem(session: Mapping[str, Any], dialect: wire.Dialect) -> FrameProblem | None:
-    """What the real server would refuse in a ``session.update`` (GA terms), or None."""
-    path = _unknown(session, dialect)
-    if path is not None:
-        return FrameProblem(
-            code="unknown_parameter", message=f"Unknown parameter: {path!r}.", param=path
-        )
+    """What the real server would refuse in a ``session.update``'s values (in GA terms, its
+    shape already checked by ``decode_frame``), or None. ``param`` is in the dialect's terms."""
     tools = _tools_problem(session.get("tools", []))
     if tools is not None:
         return tools
@@ -141,11 +162,19 @@ def session_problem(session: Mapping[str, Any], dialect: wire.Dialect) -> FrameP
         settings_from_session_payload(session, event_type="session.update")
     except (RemoteProtocolError, LocalProtocolError) as exc:
         field = getattr(exc, "field", None)
-        param = f"session.{field}" if field else "session"
+        param = _in_dialect(f"session.{field}" if field else "session", dialect)
         return FrameProblem(
             code="invalid_value", message=f"Invalid value for {param!r}: {exc}", param=param
         )
     return None
+
+
+def _in_dialect(path: str, dialect: wire.Dialect) -> str:
+    if dialect == "beta":
+        for ga, beta in _BETA_PATHS:
+            if path == ga or path.startswith((ga + ".", ga + "[")):
+                return beta + path[len(ga) :]
+    return path
 
 
 def _tools_problem(tools: Any, path: str = "session.tools") -> FrameProblem | None:
@@ -175,31 +204,6 @@ def _invalid_type(param: str, expected: str) -> FrameProblem:
     )
 
 
-def _unknown(session: Mapping[str, Any], dialect: wire.Dialect) -> str | None:
-    allowed = _SESSION | (_BETA_ONLY if dialect == "beta" else frozenset())
-    for key in session:
-        if key not in allowed:
-            return f"session.{key}"
-    audio = session.get("audio")
-    if not isinstance(audio, Mapping):
-        return None
-    for side, settings in audio.items():
-        if side not in _AUDIO:
-            return f"session.audio.{side}"
-        if not isinstance(settings, Mapping):
-            continue
-        for key in settings:
-            if key not in _AUDIO[side]:
-                return f"session.audio.{side}.{key}"
-    audio_in = audio.get("input")
-    detection = audio_in.get("turn_detection") if isinstance(audio_in, Mapping) else None
-    if isinstance(detection, Mapping) and detection.get("type") in _TURN_DETECTION:
-        for key in detection:
-            if key not in _TURN_DETECTION[detection["type"]]:
-                return f"session.audio.input.turn_detection.{key}"
-    return None
-
-
 def item_problem(item: Any, where: str = "item") -> FrameProblem | None:
     """What the real server would refuse in an item a client creates (the ServerModel takes
     any object, and would echo a malformed one in ``conversation.item.added``)."""
@@ -224,13 +228,8 @@ def item_problem(item: Any, where: str = "item") -> FrameProblem | None:
 
 
 def response_problem(params: Mapping[str, Any]) -> FrameProblem | None:
-    """What the real server would refuse in ``response.create``'s ``response``."""
-    for key in params:
-        if key not in _RESPONSE:
-            param = f"response.{key}"
-            return FrameProblem(
-                code="unknown_parameter", message=f"Unknown parameter: {param!r}.", param=param
-            )
+    """What the real server would refuse in ``response.create``'s ``response`` (its shape
+    already checked by ``decode_frame``)."""
     conversation = params.get("conversation", "auto")
     if conversation not in ("auto", "none"):
         return _invalid_value("response.conversation", "'auto' or 'none'")

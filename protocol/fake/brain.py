@@ -144,17 +144,22 @@ def _transfer_target(tool_output: str) -> str | None:
 
 def fill_arguments(text: str, tool: Mapping[str, Any]) -> dict[str, Any]:
     """Arguments for ``tool`` taken from ``text`` by simple patterns; every required property
-    gets a value of its schema's type, so the call passes a strict schema."""
-    parameters = tool.get("parameters") or {}
-    properties = parameters.get("properties") or {}
-    required = list(parameters.get("required") or properties)
+    gets a value of its schema's type, so the call passes a strict schema. The schema is the
+    client's, unchecked (as far as the fake goes): what is not a schema reads as no schema."""
+    parameters = _mapping(tool.get("parameters"))
+    properties = _mapping(parameters.get("properties"))
+    required = parameters.get("required")
+    names = [r for r in required if isinstance(r, str)] if isinstance(required, list) else []
     places = [m.group(1) for m in _PLACE.finditer(text)]
     numbers = _NUMBER.findall(text)
     arguments: dict[str, Any] = {}
-    for name in required:
-        schema = properties.get(name) or {}
-        arguments[name] = _value(name, schema, text, places, numbers)
+    for name in names or list(properties):
+        arguments[name] = _value(name, _mapping(properties.get(name)), text, places, numbers)
     return arguments
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def _types(schema: Mapping[str, Any]) -> list[str]:
@@ -163,8 +168,10 @@ def _types(schema: Mapping[str, Any]) -> list[str]:
         return [str(k) for k in kind]
     if isinstance(kind, str):
         return [kind]
-    options = schema.get("anyOf") or []
-    return [t for option in options for t in _types(option)]
+    options = schema.get("anyOf")
+    if not isinstance(options, list):
+        return []
+    return [t for option in options if isinstance(option, Mapping) for t in _types(option)]
 
 
 def _value(

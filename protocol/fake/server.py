@@ -10,7 +10,8 @@ frames and clock readings and sends what it returns. Inside, three layers:
 2. Around it, what a model of the *protocol* does not do: decoding frames (a bad one is an
    ``error`` event), refusing what the real server refuses before the model sees it (unknown
    session fields, malformed items and response parameters), hearing speech in appended audio (the
-   energy VAD makes the model's ``speech_started``/``speech_stopped``), the idle timeout,
+   energy VAD makes the model's ``speech_started``/``speech_stopped``, and drops the audio that
+   can no longer be part of a turn, so the input buffer stays bounded), the idle timeout,
    transcripts of committed audio, speech in place of the model's silent audio deltas, a
    brain for responses nobody scripted, pacing on the timer, expiry, the beta dialect.
 3. A ``FakeScript``, walked beside all that, for deterministic tests and fault injection.
@@ -24,6 +25,7 @@ fired in time order by whichever call comes at or after them. See docs/fake-serv
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -33,7 +35,7 @@ from .. import wire
 from ..audio.formats import AudioFormat
 from ..errors import LocalProtocolError
 from ..testing.scripts import ResponseScript
-from ..testing.server import COMMIT_MIN_MS, ServerModel, default_session
+from ..testing.server import COMMIT_MIN_MS, MAX_INPUT_AUDIO_MS, ServerModel, default_session
 from ._facts import expiry_message, rate_limits, to_beta
 from ._media import (
     SpeechTrack,
@@ -68,13 +70,23 @@ from .scripts import (
 __all__ = ["FakeRealtimeServer", "FakeServerConfig", "Mismatch"]
 
 
-def _non_negative(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
-    if not value >= 0:
-        raise LocalProtocolError(f"FakeServerConfig.{attribute.name} must be >= 0, not {value!r}")
+def _finite_non_negative(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
+    # Infinity passes ``>= 0``, and would put a deadline at infinity: refused here, by name.
+    if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+        raise LocalProtocolError(
+            f"FakeServerConfig.{attribute.name} must be a finite number >= 0, not {value!r}"
+        )
+
+
+def _finite_positive(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
+    if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+        raise LocalProtocolError(
+            f"FakeServerConfig.{attribute.name} must be a finite number > 0, not {value!r}"
+        )
 
 
 def _positive(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
-    if not value > 0:
+    if not (isinstance(value, int | float) and value > 0):
         raise LocalProtocolError(f"FakeServerConfig.{attribute.name} must be > 0, not {value!r}")
 
 
@@ -87,7 +99,7 @@ def _dialect(instance: Any, attribute: attrs.Attribute[str], value: str) -> None
 class FakeServerConfig:
     """How the fake server behaves (see docs/fake-server.md)."""
 
-    pace: float = attrs.field(default=0.0, validator=_non_negative)
+    pace: float = attrs.field(default=0.0, validator=_finite_non_negative)
     """0: a response streams whole the moment it starts. 1.0: its audio deltas go out in real
     time on the timer (so the user can barge in mid-response); 0.5 twice as fast, and so on."""
     max_session_s: float = attrs.field(default=3600.0, validator=_positive)
@@ -98,6 +110,11 @@ class FakeServerConfig:
     """``beta`` speaks the beta names and shapes, as ready-made ``RawFrame``s."""
     transcripts: Transcripts | None = None
     """What the user said in each committed audio turn; default a placeholder."""
+    max_input_audio_s: float = attrs.field(
+        default=MAX_INPUT_AUDIO_MS / 1000, validator=_finite_positive
+    )
+    """The most audio the input buffer holds. Past it, an append is refused
+    (``input_audio_buffer_full``); with VAD on, a turn that reaches it ends there first."""
 
 
 # Deadline kinds, in the order they fire when they fall at the same instant.
@@ -131,7 +148,10 @@ class FakeRealtimeServer:
             **default_session(),
         }
         self.model = ServerModel(
-            session=session, script_source=self._brain, id_factory=self._id_factory
+            session=session,
+            script_source=self._brain,
+            id_factory=self._id_factory,
+            max_input_audio_ms=self.config.max_input_audio_s * 1000,
         )
         """The server model underneath: its session, conversation and responses."""
         self._cursor = ScriptCursor(self.script)
@@ -225,6 +245,8 @@ class FakeRealtimeServer:
             return
         if isinstance(event, wire.ResponseCreate):
             self._create_params = event.response or {}  # for the brain, asked inside receive
+        elif isinstance(event, wire.InputAudioBufferAppend):
+            self._make_room(len(event.audio))
         try:
             out = self.model.receive(event)
         finally:
@@ -265,14 +287,30 @@ class FakeRealtimeServer:
             self._vad_key, self._vad = key, vad_for(detection, self._in_fmt)
 
     def _hear(self, audio: bytes) -> None:
-        if self._vad is None:
+        vad = self._vad
+        if vad is None:
             return
-        for edge in self._vad.feed(audio):
+        for edge in vad.feed(audio):
             if edge.started and not self.model.speaking:
                 self._deadlines.pop(_IDLE, None)
+                # The turn starts prefix_padding_ms before the first loud frame.
+                self.model.trim_input(vad.bytes_since(edge.ms))
                 self._send(self.model.speech_started())
             elif not edge.started and self.model.speaking:
                 self._send(self.model.speech_stopped(0))
+        if not self.model.speaking:
+            # Nobody speaks: only the prefix padding can still become part of a turn, so
+            # hours of silence keep the buffer at a few hundred milliseconds.
+            self.model.trim_input(vad.padding_bytes)
+
+    def _make_room(self, nbytes: int) -> None:
+        """With VAD on, a turn that this audio would take past the buffer's bound ends first,
+        as if the user paused: a documented choice, the real server's behaviour being
+        unknown. Push-to-talk has no such way out: the model refuses the append."""
+        if self._vad is None or not self.model.speaking or nbytes <= self.model.input_buffer_room:
+            return
+        self._send(self.model.speech_stopped(0))
+        self._vad.reset()
 
     # -- the brain -------------------------------------------------------------------------------
 

@@ -64,6 +64,18 @@ class EnergyVad:
         """Milliseconds of audio fed so far (whole frames)."""
         return self._gate.position_ms
 
+    def bytes_since(self, ms: int) -> int:
+        """How many of the bytes fed so far come from position ``ms`` on (the part of a frame
+        not heard yet included)."""
+        heard = max(0, self.position_ms - ms) * (self._frame_bytes // _FRAME_MS)
+        return heard + len(self._pending)
+
+    @property
+    def padding_bytes(self) -> int:
+        """While no one speaks, what of the audio fed can still become part of a turn: the
+        last ``prefix_padding_ms``, and the part frame not heard yet."""
+        return self.bytes_since(self.position_ms - self.prefix_padding_ms)
+
     def feed(self, audio: bytes) -> list[SpeechEdge]:
         data = self._pending + audio
         whole = len(data) - len(data) % self._frame_bytes

@@ -13,7 +13,10 @@ What it keeps, and the rules it enforces with the server's error codes:
 - the conversation: items in order, with ``previous_item_id``; ``conversation.item.create``,
   ``.delete``, ``.truncate`` (only assistant audio, never past the audio produced);
 - the input audio buffer: ``append``, ``clear``, ``commit`` (under 100 ms:
-  ``input_audio_buffer_commit_empty``); a commit becomes a user item;
+  ``input_audio_buffer_commit_empty``); a commit becomes a user item. It holds at most
+  ``max_input_audio_ms`` of audio: an append past that is refused
+  (``input_audio_buffer_full``, the fake's own code: the real server's bound is not
+  documented);
 - at most one active response on the default conversation
   (``conversation_already_has_active_response``, echoing the client's ``event_id``); any number
   out of band (``conversation: "none"``, ``conversation_id: null``, no conversation items);
@@ -47,6 +50,7 @@ from .scripts import DEFAULT_SCRIPT, ResponseScript
 __all__ = [
     "COMMIT_MIN_MS",
     "MAX_APPEND_B64_BYTES",
+    "MAX_INPUT_AUDIO_MS",
     "ScriptSource",
     "ServerModel",
     "Violation",
@@ -58,6 +62,10 @@ COMMIT_MIN_MS = 100
 
 MAX_APPEND_B64_BYTES = 15 * 1024 * 1024
 """The largest base64 payload of one ``input_audio_buffer.append``."""
+
+MAX_INPUT_AUDIO_MS = 300_000
+"""The default bound of the input audio buffer: five minutes of audio, in any format
+(14.4 MB of PCM16, 2.4 MB of G.711)."""
 
 ClientInput = wire.ClientEvent | wire.RawClientEvent | Mapping[str, Any]
 ScriptSource = Callable[["ServerModel", bool], ResponseScript | None]
@@ -113,6 +121,7 @@ class ServerModel(Streamer):
         close_cancelled_items: bool = True,
         id_factory: Callable[[str], str] | None = None,
         max_committed_turns: int = 256,
+        max_input_audio_ms: float = MAX_INPUT_AUDIO_MS,
     ) -> None:
         super().__init__(close_cancelled_items=close_cancelled_items, id_factory=id_factory)
         self.script_source = script_source
@@ -122,6 +131,9 @@ class ServerModel(Streamer):
         self._scripts: dict[bool, deque[ResponseScript]] = {False: deque(), True: deque()}
         self._buffer = bytearray()
         self._buffer_start_ms = 0.0  # where the buffer starts on the session's audio clock
+        self.max_input_audio_ms = max_input_audio_ms
+        """The most audio the input buffer holds (in the session's input format): an append
+        that would take it further is refused with ``input_audio_buffer_full``."""
         self._speech_item: str | None = None
         self._spoke = False  # assistant audio was produced: the voice is fixed from now on
         self.committed_audio: deque[bytes] = deque(maxlen=max_committed_turns)
@@ -163,6 +175,23 @@ class ServerModel(Streamer):
     @property
     def input_buffer(self) -> bytes:
         return bytes(self._buffer)
+
+    @property
+    def input_buffer_room(self) -> int:
+        """How many more bytes of audio the input buffer takes before its bound."""
+        limit = int(self.max_input_audio_ms * self._format("input").bytes_per_second / 1000)
+        return max(0, limit - len(self._buffer))
+
+    def trim_input(self, keep: int) -> None:
+        """Drop all but the last ``keep`` bytes of the input buffer (whole samples), as a
+        server VAD drops the audio before a turn's prefix padding. Positions
+        (``audio_start_ms``...) stay on the session's audio clock."""
+        fmt = self._format("input")
+        drop = len(self._buffer) - max(0, keep)
+        drop -= drop % fmt.bytes_per_sample
+        if drop > 0:
+            self._buffer_start_ms += drop * 1000 / fmt.bytes_per_second
+            del self._buffer[:drop]
 
     def pending_scripts(self, *, out_of_band: bool = False) -> int:
         """How many scripts wait for the next responses (default or out-of-band ones)."""
@@ -357,6 +386,15 @@ class ServerModel(Streamer):
         if (len(event.audio) + 2) // 3 * 4 > MAX_APPEND_B64_BYTES:
             message = "The audio of one append may not exceed 15 MiB once base64-encoded."
             return [self._violation("audio_too_large", message, event, event.event_id)]
+        if len(event.audio) > self.input_buffer_room:
+            fmt = self._format("input")
+            message = (
+                f"The input audio buffer holds at most {self.max_input_audio_ms / 1000:g} s of"
+                f" audio, and has {self._buffer_ms() / 1000:g} s: this append of"
+                f" {len(event.audio) / fmt.bytes_per_second:g} s would overflow it. Commit or"
+                " clear the buffer first."
+            )
+            return [self._violation("input_audio_buffer_full", message, event, event.event_id)]
         self._buffer += event.audio
         return []
 

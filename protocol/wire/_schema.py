@@ -24,7 +24,7 @@ import attrs
 from .._repr import json_kind
 from ..errors import LocalProtocolError, RemoteProtocolError
 
-__all__ = ["Codec", "compile_codec"]
+__all__ = ["Codec", "compile_codec", "generated_functions"]
 
 T = TypeVar("T")
 
@@ -236,3 +236,14 @@ def _local_failure(label: str, name: str, value: Any, expected: str) -> LocalPro
 
 
 _CODECS: dict[type, Codec] = {}
+
+
+def generated_functions() -> list[Callable[..., Any]]:
+    """Every decoder and encoder compiled so far (all of the wire's, once it is imported).
+
+    Built by ``exec``, they have no module source for a coverage-guided fuzzer's import hook
+    (``atheris.instrument_imports``) to instrument; a fuzz harness passes each to
+    ``atheris.instrument_func`` instead, which patches its code in place, so the codec's
+    tables keep calling the instrumented function (fuzz/harness.py).
+    """
+    return [function for codec in _CODECS.values() for function in (codec.decode, codec.encode)]

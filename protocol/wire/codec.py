@@ -35,6 +35,7 @@ __all__ = [
     "decode_server_event",
     "encode_client_event",
     "encode_server_event",
+    "parse_json",
     "parse_json_object",
     "server_event_to_json",
 ]
@@ -60,14 +61,21 @@ _loads = json.JSONDecoder().decode
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
-def parse_json_object(data: str | bytes) -> dict[str, Any]:
-    """Parse one frame into a JSON object with a string ``type``, or raise RemoteProtocolError."""
+def parse_json(data: str | bytes) -> Any:
+    """Parse one frame into any JSON value, or raise RemoteProtocolError: the one guard against
+    what a peer can put in a frame (bad UTF-8, bad JSON, over-long integers, nesting deeper
+    than the parser's recursion allows)."""
     try:
         text = data if isinstance(data, str) else bytes(data).decode("utf-8")
-        obj = _loads(text)
+        return _loads(text)
     except (ValueError, RecursionError, TypeError) as exc:
         # ValueError covers JSONDecodeError, UnicodeDecodeError and over-long integers.
         raise RemoteProtocolError(f"malformed frame: {_brief(exc)}") from None
+
+
+def parse_json_object(data: str | bytes) -> dict[str, Any]:
+    """Parse one frame into a JSON object with a string ``type``, or raise RemoteProtocolError."""
+    obj = parse_json(data)
     if type(obj) is not dict:
         raise RemoteProtocolError(f"malformed frame: expected a JSON object, got {json_kind(obj)}")
     if type(obj.get("type")) is not str:
