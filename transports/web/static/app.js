@@ -73,13 +73,32 @@ function now() {
 
 // -- status -------------------------------------------------------------------------------
 
+// What the conversation's kind can do (`ready.controls`): the voice pipeline has no interrupt,
+// push-to-talk or typed input, since speaking over a reply is what interrupts it.
+let controls = { interrupt: true, push_to_talk: true, text: true };
+const WHY_OFF = {
+  interrupt: "the voice pipeline stops when you speak over it",
+  push_to_talk: "the voice pipeline finds your turns by itself",
+  text: "the voice pipeline takes speech only",
+};
+
 function setStatus(status, text) {
   state.status = status;
   ui.status.dataset.state = status;
   ui.status.textContent = text;
   const live = status === "connected";
-  for (const button of [ui.mute, ui.talk, ui.interrupt, ui.text, ui.send]) button.disabled = !live;
+  ui.mute.disabled = !live;
+  ui.talk.disabled = !live || !controls.push_to_talk;
+  ui.interrupt.disabled = !live || !controls.interrupt;
+  ui.text.disabled = ui.send.disabled = !live || !controls.text;
   if (!audio?.capture) ui.mute.disabled = ui.talk.disabled = true; // no microphone: type
+}
+
+function applyControls(given) {
+  controls = { interrupt: true, push_to_talk: true, text: true, ...(given || {}) };
+  ui.talk.title = controls.push_to_talk ? "hold to talk (or hold the space bar)" : WHY_OFF.push_to_talk;
+  ui.interrupt.title = controls.interrupt ? "stop the assistant where you are" : WHY_OFF.interrupt;
+  ui.text.placeholder = controls.text ? "or type a message" : WHY_OFF.text;
 }
 
 function banner(text, kind = "info") {
@@ -169,6 +188,7 @@ function ready(message) {
     banner("");
   }
   attempt = 0;
+  applyControls(message.controls);
   ui.agent.textContent = message.agent;
   ui.target.textContent = message.target;
   ui.hint.hidden = !message.hint;
@@ -321,7 +341,7 @@ ui.mute.addEventListener("click", () => {
 });
 
 function talk(pressed) {
-  if (pressed === talking || state.status !== "connected") return;
+  if (pressed === talking || state.status !== "connected" || !controls.push_to_talk) return;
   talking = pressed;
   ui.talk.classList.toggle("held", pressed);
   audio?.capture?.port.postMessage({ talking: pressed });

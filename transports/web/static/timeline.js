@@ -103,9 +103,10 @@ export class Timeline {
     this.scroll(this.captions);
   }
 
+  // `text` null: the caption as it streamed is final.
   on_caption_done(m) {
     const bubble = this.bubble(m.item_id, m.role);
-    bubble.querySelector(".text").textContent = m.text;
+    if (m.text !== null && m.text !== undefined) bubble.querySelector(".text").textContent = m.text;
     bubble.classList.add("done");
     this.scroll(this.captions);
   }
@@ -232,6 +233,10 @@ export class Timeline {
     if (m.speech_stopped_to_first_audio_ms !== null) {
       parts.push(`end of speech → first audio ${ms(m.speech_stopped_to_first_audio_ms)}`);
       this.serverLatencies.push(m.speech_stopped_to_first_audio_ms);
+    }
+    if (typeof m.transcription_ms === "number") parts.push(`transcription ${ms(m.transcription_ms)}`);
+    if (typeof m.first_text_to_first_audio_ms === "number") {
+      parts.push(`first text → first audio ${ms(m.first_text_to_first_audio_ms)}`);
     }
     if (m.create_to_first_audio_ms !== null) {
       parts.push(`response.create → first audio ${ms(m.create_to_first_audio_ms)}`);
