@@ -79,7 +79,7 @@ let controls = { interrupt: true, push_to_talk: true, text: true };
 const WHY_OFF = {
   interrupt: "the voice pipeline stops when you speak over it",
   push_to_talk: "the voice pipeline finds your turns by itself",
-  text: "the voice pipeline takes speech only",
+  text: "speech only (voice pipeline)",
 };
 
 function setStatus(status, text) {
@@ -165,6 +165,10 @@ function receive(message) {
   else if (message.type === "speech" && message.state === "started") speechStoppedAt = null;
   else if (message.type === "error") state.errors.push(message);
   else if (message.type === "agent_start") ui.agent.textContent = message.agent;
+  else if (message.type === "caption" && message.role === "assistant") {
+    // Where these words start in the item's audio, so a cut can show which were not heard.
+    message.audio_ms = ((state.received[message.item_id] || 0) * 1000) / RATE;
+  }
   else if (message.type === "handoff") ui.agent.textContent = message.to;
   timeline.apply(message);
   if (message.type === "closed") {

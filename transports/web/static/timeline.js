@@ -97,16 +97,22 @@ export class Timeline {
     return bubble;
   }
 
+  // A delta may carry `audio_ms`, the item's audio received when it came (the live page adds
+  // it): its words are spoken from there on, so a cut before it means they were not heard.
   on_caption(m) {
     const text = this.bubble(m.item_id, m.role).querySelector(".text");
-    text.textContent += m.delta;
+    const words = el("span", null, m.delta);
+    if (typeof m.audio_ms === "number") words.dataset.audioMs = String(m.audio_ms);
+    text.append(words);
     this.scroll(this.captions);
   }
 
-  // `text` null: the caption as it streamed is final.
+  // `text` null: the caption as it streamed is final. A final text that says the same keeps
+  // the streamed pieces (and what they know of the audio).
   on_caption_done(m) {
     const bubble = this.bubble(m.item_id, m.role);
-    if (m.text !== null && m.text !== undefined) bubble.querySelector(".text").textContent = m.text;
+    const text = bubble.querySelector(".text");
+    if (m.text !== null && m.text !== undefined && text.textContent !== m.text) text.textContent = m.text;
     bubble.classList.add("done");
     this.scroll(this.captions);
   }
@@ -223,6 +229,12 @@ export class Timeline {
     this.row(m.t, "cut", text, "cut", this.within(m.response_id));
     const bubble = this.bubbles.get(m.item_id);
     if (bubble) {
+      for (const words of bubble.querySelectorAll("[data-audio-ms]")) {
+        if (Number(words.dataset.audioMs) >= m.audio_end_ms) {
+          words.classList.add("unheard");
+          words.title = "not heard: the answer was cut before these words";
+        }
+      }
       bubble.classList.add("cut");
       bubble.append(el("div", "heard", `interrupted: heard ${(m.audio_end_ms / 1000).toFixed(2)} s`));
     }
