@@ -14,6 +14,7 @@ from typing import Any
 
 import anyio
 import pytest
+from realtime_sansio.protocol import PCM16
 from realtime_sansio.protocol.items import AssistantMessage, OutputText
 from realtime_sansio.protocol.voice import EnergyVad, Pipeline, VoicePipelineConfig, effects
 from realtime_sansio.protocol.voice import inputs as vi
@@ -22,7 +23,7 @@ from realtime_sansio.transports.web import PipelinePageSession, WebBridge
 from realtime_sansio.transports.web.pipeline import PipelineTimeline
 from runner_helpers import speech
 from test_web_bridge import connect, hello, running
-from voice_helpers import CoreHarness
+from voice_helpers import CoreHarness, speech_audio
 from web_helpers import ANSWER, QUESTION, LoggedPipelineKind, Page, pcm_ms, pcm_of
 
 pytestmark = pytest.mark.anyio
@@ -174,6 +175,9 @@ def test_the_mapping_of_a_turn_cut_by_speech_and_of_a_failed_one() -> None:
     deltas = [m["delta"] for m in mapped.of("caption")]
     assert "".join(deltas) == "You said Hello there. Anything else?"
     assert deltas[1].startswith(" ")  # pieces are spoken as one caption
+    # Each piece's words start after the audio of the pieces before it.
+    first_piece_ms = len(speech_audio("You said Hello there.")) * 1000 / PCM16.bytes_per_second
+    assert [m["audio_ms"] for m in mapped.of("caption")] == [0, first_piece_ms]
     assert kinds[-4:] == ["metrics", "interrupted", "caption_done", "agent_end"]
     assert mapped.seen[-3]["audio_end_ms"] == 300.25
     assert mapped.seen[-2] == {**mapped.seen[-2], "item_id": turn, "text": None}

@@ -68,7 +68,7 @@ class _Turn:
 
     agent: str | None = None  # the agent that began the reply (None: no reply begun)
     captioned: bool = False
-    audio: bool = False
+    audio_bytes: int = 0  # given out so far
     failed: bool = False
     heard_ms: float | None = None  # from the turn's metrics, which come just before its end
 
@@ -115,7 +115,7 @@ class PipelineTimeline:
 
     def _map(self, event: VoiceStreamEvent) -> list[PageMessage]:
         if isinstance(event, VoiceStreamEventAudio):
-            self._turn(event.turn_id).audio = True
+            self._turn(event.turn_id).audio_bytes += len(event.data)
             if not self.audio:
                 return []
             return [
@@ -151,6 +151,7 @@ class PipelineTimeline:
                     "role": "assistant",
                     "delta": (" " if turn.captioned else "") + event.text,
                     "response_id": event.turn_id,
+                    "audio_ms": round(turn.audio_bytes * 1000 / PCM16.bytes_per_second, 3),
                 }
             )
             turn.captioned = True
@@ -185,7 +186,7 @@ class PipelineTimeline:
         turn = self._turns.pop(turn_id, None) or _Turn()
         interrupted = event.event == "turn_interrupted"
         out: list[PageMessage] = []
-        if turn.audio:
+        if turn.audio_bytes:
             where = {"item_id": turn_id, "content_index": 0, "response_id": turn_id}
             if interrupted:
                 heard = turn.heard_ms or 0.0

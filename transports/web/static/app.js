@@ -165,10 +165,6 @@ function receive(message) {
   else if (message.type === "speech" && message.state === "started") speechStoppedAt = null;
   else if (message.type === "error") state.errors.push(message);
   else if (message.type === "agent_start") ui.agent.textContent = message.agent;
-  else if (message.type === "caption" && message.role === "assistant") {
-    // Where these words start in the item's audio, so a cut can show which were not heard.
-    message.audio_ms = ((state.received[message.item_id] || 0) * 1000) / RATE;
-  }
   else if (message.type === "handoff") ui.agent.textContent = message.to;
   timeline.apply(message);
   if (message.type === "closed") {

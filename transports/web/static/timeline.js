@@ -97,8 +97,8 @@ export class Timeline {
     return bubble;
   }
 
-  // A delta may carry `audio_ms`, the item's audio received when it came (the live page adds
-  // it): its words are spoken from there on, so a cut before it means they were not heard.
+  // An assistant's delta carries `audio_ms`, the item's audio that had come before it: its
+  // words are spoken from there on, so a cut before that left them unheard.
   on_caption(m) {
     const text = this.bubble(m.item_id, m.role).querySelector(".text");
     const words = el("span", null, m.delta);
