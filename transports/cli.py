@@ -10,7 +10,7 @@ and ``replay``.
                           [--agent] [--vad energy|silero]
     realtime-sansio web [--host 127.0.0.1] [--port 8080] [--live | --url URL] [--agent M:A]
                         [--pipeline]
-    realtime-sansio replay FILE.jsonl [--check] [--json] [--agent MODULE:NAME]
+    realtime-sansio replay FILE.jsonl [--check] [--json] [--html OUT.html] [--agent MODULE:NAME]
 
 A failure is one line on stderr (``realtime-sansio: error: ...``) and exit status 1; with
 ``--debug`` it is the full traceback instead. The API key never appears in any output: while a
@@ -288,6 +288,7 @@ def _replay(args: argparse.Namespace) -> int:
         check=args.check,
         agent_ref=args.agent,
         config_ref=args.config,
+        html_path=args.html,
     )
     if not args.check or result is None:
         return 0
@@ -465,6 +466,11 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("file", metavar="FILE.jsonl", help="the recording")
     replay.add_argument("--check", action="store_true", help="exit 1 unless the replay matches")
     replay.add_argument("--json", action="store_true", help="JSON lines instead of text")
+    replay.add_argument(
+        "--html",
+        metavar="OUT.html",
+        help="draw the timeline as the web page does, in one self-contained file",
+    )
     replay.add_argument(
         "--agent", metavar="MODULE:NAME", help="the agent (default: the recording's agent_ref)"
     )

@@ -179,7 +179,7 @@ class PipelineTimeline:
     def _lifecycle(self, event: VoiceStreamEventLifecycle) -> list[PageMessage]:
         if event.event == "session_ended":
             text = "the voice pipeline ended"
-            return [{"type": "closed", "code": None, "reason": "", "text": text}]
+            return [{"type": "closed", "code": 1000, "reason": "", "text": text}]
         if event.turn_id is None or event.event == "turn_started":
             return []
         turn_id = event.turn_id

@@ -285,8 +285,9 @@ export class Timeline {
     this.row(m.t, "error", `${code}${m.message}`, "error", m.source === "session" ? this.within(null) : null);
   }
 
+  // A normal close (1000) is no error.
   on_closed(m) {
-    this.row(m.t, "session", `the conversation ended: ${m.text}`, "error");
+    this.row(m.t, "session", `the conversation ended: ${m.text}`, m.code === 1000 ? "session" : "error");
     this.openTurn = null;
   }
 }
