@@ -100,17 +100,22 @@ async def serving(kind: SessionKind) -> AsyncIterator[int]:
 
 
 @asynccontextmanager
-async def chromium(microphone: Path, profile: Path) -> AsyncIterator[Page]:
-    """A fresh headless Chromium whose microphone plays ``microphone`` once; page errors and
-    console errors (a CSP violation among them) fail the test."""
+async def chromium(microphone: Path | None, profile: Path) -> AsyncIterator[Page]:
+    """A fresh headless Chromium whose microphone plays ``microphone`` once (None: it has no
+    microphone to give); page errors and console errors (a CSP violation among them) fail
+    the test."""
     assert async_playwright is not None and CHROMIUM is not None
     problems: list[str] = []
+    if microphone is None:
+        args = [flag for flag in FLAGS if "media-stream" not in flag]
+    else:
+        args = [*FLAGS, f"--use-file-for-fake-audio-capture={microphone}%noloop"]
     async with async_playwright() as playwright:
         context: BrowserContext = await playwright.chromium.launch_persistent_context(
             str(profile),
             executable_path=CHROMIUM,
             headless=True,
-            args=[*FLAGS, f"--use-file-for-fake-audio-capture={microphone}%noloop"],
+            args=args,
             viewport={"width": 1280, "height": 800},
         )
         try:
@@ -160,6 +165,11 @@ async def test_a_spoken_question_is_answered_and_played(tmp_path: Path) -> None:
         seen = await state(page)
         captions = await page.inner_text("#captions")
         timeline = await page.inner_text("#timeline")
+        # Every row of a turn starts at the same place (latency rows once sat further right).
+        lefts = await page.eval_on_selector_all(
+            ".details > .row .time", "nodes => nodes.map(n => n.getBoundingClientRect().left)"
+        )
+    assert len(lefts) >= 2 and len(set(lefts)) == 1, lefts
     # The question reached the agent, whose tool ran ...
     outputs = [
         e["item"]["output"]
@@ -310,6 +320,21 @@ async def test_speech_over_the_pipeline_reply_interrupts_it(tmp_path: Path) -> N
         f"\npipeline cut at {end_ms:.0f} ms of {received_ms:.0f} ms received; the page had"
         f" reported {interruption['reported_ms']:.0f} ms when told, stopped at {stopped['ms']:.0f}"
     )
+
+
+async def test_without_a_microphone_the_page_says_so_for_as_long_as_it_lasts(
+    tmp_path: Path,
+) -> None:
+    async with serving(LoggedKind()) as port, chromium(None, tmp_path / "profile") as page:
+        await page.goto(f"http://127.0.0.1:{port}/")
+        await page.click("#start")
+        await until(page, "state.status === 'connected'")
+        banner = await page.inner_text("#banner")  # it was cleared once the socket connected
+        disabled = await page.eval_on_selector_all(
+            "#mute, #talk, #text", "nodes => nodes.map(n => n.disabled)"
+        )
+    assert banner.startswith("No microphone (") and banner.endswith("you can still type.")
+    assert disabled == [True, True, False]
 
 
 class DroppingProxy:

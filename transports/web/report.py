@@ -149,7 +149,9 @@ def timeline_html(
     <main>
       <section class="pane">
         <h2>Conversation</h2>
-        <div class="scroll"><div id="captions" class="captions"></div></div>
+        <div class="scroll">
+          <div id="captions" class="captions" data-empty="No words in this recording."></div>
+        </div>
       </section>
       <section class="pane">
         <h2>Timeline</h2>

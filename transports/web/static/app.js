@@ -107,6 +107,16 @@ function banner(text, kind = "info") {
   ui.banner.dataset.kind = kind;
 }
 
+// Why there is no microphone, if there is none: said for as long as it lasts, not only until
+// the socket connects (the ready banner used to clear it).
+let micProblem = null;
+
+function settledBanner() {
+  if (!micProblem) banner("");
+  else if (controls.text) banner(`No microphone (${micProblem}): you can still type.`, "warn");
+  else banner(`No microphone (${micProblem}): the voice pipeline hears speech only.`, "error");
+}
+
 // -- the socket -----------------------------------------------------------------------------
 
 function send(message) {
@@ -183,12 +193,11 @@ function ready(message) {
   if (resumed) {
     state.resumes += 1;
     banner("Reconnected: the conversation goes on.", "ok");
-    setTimeout(() => state.status === "connected" && banner(""), 4000);
-  } else {
-    banner("");
+    setTimeout(() => state.status === "connected" && settledBanner(), 4000);
   }
   attempt = 0;
   applyControls(message.controls);
+  if (!resumed) settledBanner();
   ui.agent.textContent = message.agent;
   ui.target.textContent = message.target;
   ui.hint.hidden = !message.hint;
@@ -311,8 +320,8 @@ async function startAudio() {
     capture.connect(sink).connect(context.destination);
     audio.capture = capture;
   } catch (error) {
-    const why = window.isSecureContext ? error.message : "the page is not on https or localhost";
-    banner(`No microphone (${why}): you can still type.`, "warn");
+    micProblem = window.isSecureContext ? error.message : "the page is not on https or localhost";
+    settledBanner();
   }
   await context.resume();
   state.audioStarted = true;
