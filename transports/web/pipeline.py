@@ -44,6 +44,7 @@ from realtime_sansio.protocol.voice import (
 
 from ..auth import redact
 from ..runner import RealtimeSession
+from ..subscriptions import SlowSubscriberError
 from ..voice import AgentWorkflow, StreamedAudioInput, VoicePipeline, VoiceStreamResult
 from ..voice.pipeline import _make_vad
 from .bridge import Deliver, PageSession
@@ -289,6 +290,11 @@ class PipelinePageSession:
                     for message in rows.messages(event, at=at()):
                         if message["type"] in _AGENT_ROWS:
                             await deliver(message)
+            except SlowSubscriberError as exc:  # the rows stop; the conversation goes on
+                problem = f"the agent's tool and handoff rows stop here: {exc}"
+                await deliver(
+                    {"type": "error", "source": "bridge", "code": None, "message": problem}
+                )
             finally:
                 session.unsubscribe(subscription)
 
@@ -314,7 +320,8 @@ class PipelinePageSession:
         else:
             what = type(command).__name__
             raise CommandError(
-                f"the voice pipeline takes no {what}: speak over a reply to interrupt it"
+                f"the voice pipeline takes no {what} command: it hears speech (speak over a"
+                " reply to interrupt it)"
             )
 
 
