@@ -215,6 +215,9 @@ async def test_speech_during_the_reply_interrupts_it_where_the_page_was(tmp_path
         await page.wait_for_selector(".bubble.cut")
         seen = await state(page)
         cut_text = await page.inner_text(".bubble.cut")
+        struck = await page.eval_on_selector_all(
+            ".bubble.cut .unheard", "nodes => nodes.map(n => n.textContent).join('')"
+        )
         # The interruption was a request for support: the handoff, and Support's greeting.
         await page.wait_for_function(
             "() => document.querySelectorAll('.bubble.assistant.done').length === 2",
@@ -242,6 +245,8 @@ async def test_speech_during_the_reply_interrupts_it_where_the_page_was(tmp_path
     assert end_ms <= interruption["reported_ms"] <= stopped["ms"] < received_ms
     heard_s = float(cut_text.split("interrupted: heard ")[1].split(" s")[0])
     assert abs(heard_s - end_ms / 1000) <= 0.005 + 1e-9  # shown to the hundredth
+    # The words whose audio came after the cut are struck through: the end of the answer.
+    assert struck and ANSWER.endswith(struck) and len(struck) < len(ANSWER)
     assert "Hello, this is Support" in captions
     assert "Greeter → Support" in timeline
     print(
@@ -299,6 +304,9 @@ async def test_speech_over_the_pipeline_reply_interrupts_it(tmp_path: Path) -> N
         await until(page, "state.interruptions.length === 1 && state.stopped.length === 1")
         await page.wait_for_selector(".bubble.cut")
         seen = await state(page)
+        struck = await page.eval_on_selector_all(
+            ".bubble.cut .unheard", "nodes => nodes.map(n => n.textContent).join('')"
+        )
         await page.wait_for_function(
             "() => document.querySelector('#captions').innerText.includes('this is Support')",
             timeout=WAIT_MS,
@@ -316,6 +324,8 @@ async def test_speech_over_the_pipeline_reply_interrupts_it(tmp_path: Path) -> N
     assert 0 < end_ms <= interruption["reported_ms"] <= stopped["ms"] < received_ms
     assert stopped["item_id"] == turn
     assert "Greeter → Support" in timeline and "cut at" in timeline
+    # Cut within the first piece (1.41 s): the second piece's words were never heard.
+    assert end_ms < 1410 and struck == " Sunny, 21 °C in Paris."
     print(
         f"\npipeline cut at {end_ms:.0f} ms of {received_ms:.0f} ms received; the page had"
         f" reported {interruption['reported_ms']:.0f} ms when told, stopped at {stopped['ms']:.0f}"
