@@ -9,7 +9,8 @@ and ``replay``.
     realtime-sansio voice [--fake | --live | --url URL] [--input FILE.wav] [--output FILE.wav]
                           [--agent] [--vad energy|silero]
     realtime-sansio web [--host 127.0.0.1] [--port 8080] [--live | --url URL] [--agent M:A]
-    realtime-sansio replay FILE.jsonl [--check] [--json] [--agent MODULE:NAME]
+                        [--pipeline]
+    realtime-sansio replay FILE.jsonl [--check] [--json] [--html OUT.html] [--agent MODULE:NAME]
 
 A failure is one line on stderr (``realtime-sansio: error: ...``) and exit status 1; with
 ``--debug`` it is the full traceback instead. The API key never appears in any output: while a
@@ -209,7 +210,13 @@ def _web(args: argparse.Namespace) -> int:
 
     mode: Literal["fake", "live", "url"] = "live" if args.live else "url" if args.url else "fake"
     options = WebOptions(
-        host=args.host, port=args.port, mode=mode, url=args.url, agent=args.agent, pace=args.pace
+        host=args.host,
+        port=args.port,
+        mode=mode,
+        url=args.url,
+        agent=args.agent,
+        pace=args.pace,
+        pipeline=args.pipeline,
     )
     try:
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it is meant to stop
@@ -282,6 +289,7 @@ def _replay(args: argparse.Namespace) -> int:
         check=args.check,
         agent_ref=args.agent,
         config_ref=args.config,
+        html_path=args.html,
     )
     if not args.check or result is None:
         return 0
@@ -432,7 +440,17 @@ def build_parser() -> argparse.ArgumentParser:
     web.add_argument("--port", type=_port, default=8080, help="default: 8080; 0: any")
     web_where = web.add_mutually_exclusive_group()
     web_where.add_argument("--live", action="store_true", help="the real API (needs an API key)")
-    web_where.add_argument("--url", help="any Realtime server, e.g. ws://127.0.0.1:8765")
+    web_where.add_argument(
+        "--url",
+        help="any Realtime server, e.g. ws://127.0.0.1:8765 (with --pipeline: one that also"
+        " has the speech endpoints, e.g. a serve-fake)",
+    )
+    web.add_argument(
+        "--pipeline",
+        action="store_true",
+        help="answer through the voice pipeline (speech to text, the agent, text to speech)"
+        " instead of a Realtime session",
+    )
     web.add_argument(
         "--agent",
         metavar="MODULE:ATTR",
@@ -460,6 +478,11 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("file", metavar="FILE.jsonl", help="the recording")
     replay.add_argument("--check", action="store_true", help="exit 1 unless the replay matches")
     replay.add_argument("--json", action="store_true", help="JSON lines instead of text")
+    replay.add_argument(
+        "--html",
+        metavar="OUT.html",
+        help="draw the timeline as the web page does, in one self-contained file",
+    )
     replay.add_argument(
         "--agent", metavar="MODULE:NAME", help="the agent (default: the recording's agent_ref)"
     )
