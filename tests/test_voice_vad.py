@@ -1,8 +1,9 @@
 """The local VADs: the speech gate, the energy VAD, Silero, and their accuracy on real speech.
 
 The accuracy tests use real synthesised speech (espeak-ng, from the test-only
-``espeakng-loader`` wheel) over silence, white noise at 10 dB SNR, and a steady hum, scored
-per 20 ms frame (bench/speech.py); bench/voice.py prints the same table with the costs.
+``espeakng-loader`` wheel) over silence, white noise at 10 dB SNR, a steady hum and other
+steady noises, scored per 20 ms frame (bench/speech.py); bench/voice.py prints the same table
+with the costs.
 """
 
 from __future__ import annotations
@@ -87,6 +88,26 @@ def test_a_steady_tone_stops_counting_as_speech_once_the_floor_has_learnt_it() -
     assert not vad.speaking
 
 
+def test_steady_noise_is_learnt_in_600_ms_not_the_floor_window() -> None:
+    t = np.arange(24000 * 3) / 24000
+    hum = (0.05 * np.sin(2 * np.pi * 440 * t) * 32767).astype("<i2").tobytes()
+    vad = EnergyVad(prefix_padding_ms=0)
+    edges = vad.feed(silence(1000) + hum[: 2 * 24000 * 700 // 1000])
+    hum_dbfs = 20 * np.log10(0.05 / np.sqrt(2))
+    assert vad.noise_floor_dbfs == pytest.approx(hum_dbfs, abs=0.1)  # after 700 ms of hum
+    # Its false turn ends at the first frame after the 600 ms of learning, not 2 s later.
+    edges += vad.feed(hum[2 * 24000 * 700 // 1000 :])
+    assert [(e.started, e.ms) for e in edges] == [(True, 1000), (False, 1600)]
+
+
+def test_without_steady_noise_the_floor_alone_learns_it_in_its_window() -> None:
+    t = np.arange(24000 * 3) / 24000
+    hum = (0.05 * np.sin(2 * np.pi * 440 * t) * 32767).astype("<i2").tobytes()
+    vad = EnergyVad(prefix_padding_ms=0, steady_db=None)
+    edges = vad.feed(silence(1000) + hum)
+    assert [(e.started, e.ms) for e in edges] == [(True, 1000), (False, 3000)]
+
+
 def test_bad_energy_parameters_are_refused() -> None:
     with pytest.raises(LocalProtocolError):
         EnergyVad(start_db=3, stop_db=6)
@@ -94,6 +115,8 @@ def test_bad_energy_parameters_are_refused() -> None:
         EnergyVad(frame_ms=30)
     with pytest.raises(LocalProtocolError):
         SpeechGate(20, min_speech_ms=-1, min_silence_ms=0, prefix_padding_ms=0)
+    with pytest.raises(LocalProtocolError, match="steady_db"):
+        EnergyVad(steady_db=0)
 
 
 @needs_espeak
@@ -128,6 +151,38 @@ def test_energy_vad_on_real_speech() -> None:
     assert accuracy >= 0.95
 
 
+# Measured: 0.936, 0.938, 0.903, 0.857, 0.851 (before the steady-noise level and the lower
+# thresholds: 0.692, 0.654, 0.656, 0.825, 0.679, the fan's last two utterances lost).
+ENERGY_IN_NOISE = {"noise": 0.92, "tone": 0.92, "mains": 0.89, "pink": 0.84, "fan": 0.84}
+
+
+@needs_espeak
+@pytest.mark.parametrize("background", sorted(ENERGY_IN_NOISE))
+def test_energy_vad_on_real_speech_in_steady_noise(background: str) -> None:
+    scene = speech.make_scene(TEXTS, background=background)
+    accuracy, turns = speech.score(scene, EnergyVad(prefix_padding_ms=0).feed)
+    false_turns = speech.false_turns(scene, EnergyVad(prefix_padding_ms=0).feed)
+    assert accuracy >= ENERGY_IN_NOISE[background]
+    # Every utterance is a turn of its own; the one false turn is the noise's onset (the
+    # scene starts with it), until its level is learnt.
+    assert false_turns == 1
+    assert turns == scene.utterances + 1
+
+
+@pytest.mark.parametrize(
+    ("background", "open_ms"),
+    [("noise", 600), ("tone", 600), ("mains", 600), ("pink", 600), ("fan", 600), ("brown", 2000)],
+)
+def test_no_steady_noise_keeps_a_turn_open(background: str, open_ms: int) -> None:
+    # 1 s of silence, then 9 s of the noise alone: the turn its onset opens ends once its
+    # level is learnt; brown noise, whose 100 ms levels wander by 3 dB and more, takes longer.
+    # (Before: open to the end for the fan and brown noise, for 2 s for the others.)
+    audio = speech.background_only(background, seconds=10.0, onset_s=1.0)
+    turns = speech.turns_open(audio, EnergyVad(prefix_padding_ms=0).feed)
+    assert turns[0][0] == 1000
+    assert sum(end - start for start, end in turns) <= open_ms
+
+
 @needs_espeak
 @needs_silero
 @pytest.mark.parametrize("background", ["silence", "noise", "tone"])
@@ -138,4 +193,4 @@ def test_silero_on_real_speech_ignores_noise_and_tones(background: str) -> None:
     assert silero_turns == expected
     assert silero >= 0.95
     if background != "silence":
-        assert silero > energy + 0.15  # where an energy detector is fooled, Silero is not
+        assert silero > energy  # no false turn at the noise's onset, and sharper edges
