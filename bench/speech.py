@@ -18,7 +18,7 @@ from __future__ import annotations
 import ctypes
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -28,11 +28,11 @@ __all__ = [
     "FRAME_MS",
     "RATE",
     "Scene",
+    "Score",
     "background",
     "background_only",
     "espeak",
     "espeak_available",
-    "false_turns",
     "make_scene",
     "score",
     "to_pcm",
@@ -270,21 +270,24 @@ def turns_open(
     return _turns(_edges(pcm, feed, chunk_ms), len(pcm) * 1000 // (2 * RATE))
 
 
-def false_turns(scene: Scene, feed: Callable[[bytes], Sequence[object]], chunk_ms: int = 20) -> int:
-    """How many of the turns a detector finds in the scene overlap no utterance."""
-    count = 0
-    for start, end in turns_open(scene.pcm, feed, chunk_ms):
-        if not scene.truth[start // FRAME_MS : max(end // FRAME_MS, start // FRAME_MS + 1)].any():
-            count += 1
-    return count
+class Score(NamedTuple):
+    """A detector's result on a scene."""
+
+    accuracy: float
+    """The share of 20 ms frames it got right."""
+    turns: int
+    """The turns it found."""
+    false_turns: int
+    """Those of them over no utterance."""
 
 
-def score(
-    scene: Scene, feed: Callable[[bytes], Sequence[object]], chunk_ms: int = 20
-) -> tuple[float, int]:
-    """``(share of frames right, turns found)`` for a detector's ``feed`` on the scene."""
+def score(scene: Scene, feed: Callable[[bytes], Sequence[object]], chunk_ms: int = 20) -> Score:
+    """How a detector's ``feed`` does on the scene, fed ``chunk_ms`` at a time."""
     turns = turns_open(scene.pcm, feed, chunk_ms)
     detected = np.zeros_like(scene.truth)
+    false_turns = 0
     for start, end in turns:
         detected[start // FRAME_MS : end // FRAME_MS] = True
-    return float(np.mean(detected == scene.truth)), len(turns)
+        if not scene.truth[start // FRAME_MS : max(end // FRAME_MS, start // FRAME_MS + 1)].any():
+            false_turns += 1
+    return Score(float(np.mean(detected == scene.truth)), len(turns), false_turns)

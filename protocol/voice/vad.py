@@ -159,6 +159,11 @@ class SpeechGate:
         """Neither speaking nor on the way to it: no starting frame since the last quiet one."""
         return not self.speaking and not self._run_ms
 
+    @property
+    def quiet_ms(self) -> int:
+        """While speaking: how long the frames have not continued speech (0 when they do)."""
+        return self._quiet_ms if self.speaking else 0
+
     def reset(self) -> None:
         self.speaking = False
         self._run_ms = 0
