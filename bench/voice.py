@@ -107,7 +107,7 @@ def bench_vad_cost(pcm: bytes, source: str) -> None:
     for name, make, target in detectors:
         cost = cpu_seconds(feed_all(make, pcm), repeats=3 if name.startswith("energy") else 2)
         costs[name] = cost
-        print(f"   {name:<22}{cost * 1000:>9.1f}{seconds / cost:>13.0f}x  {target}")
+        print(f"   {name:<22}{cost * 1000:>9.1f}{seconds / cost:>13.0f}x  {target}".rstrip())
     if silero_available():
         vad = feed_all(silero_now, pcm)()
         rated, frames = vad.model_frames, vad.frames  # type: ignore[attr-defined]
@@ -152,7 +152,7 @@ def bench_vad_accuracy() -> None:
             found = f"{result.turns - result.false_turns}/{scene.utterances}"
             extra = f"+{result.false_turns}" if result.false_turns else ""
             row += f"{result.accuracy:>14.3f} {found}{extra:<3}"
-        print(row)
+        print(row.rstrip())
     print("   a turn kept open in 9 s of the background alone (s), after 1 s of silence")
     print(f"   {'background':<18}" + "".join(f"{name:>21}" for name, _ in detectors))
     for background, label in speech.BACKGROUNDS.items():
