@@ -26,16 +26,17 @@ slices of a banded matrix and summed: ``S`` contiguous BLAS calls per slab of ou
 Python loop per sample. It is used while those matrices hold at most ``_BANDED_LIMIT``
 (2**18) floats, 2 MiB.
 
-*Interpolated* (awkward ratios, where ``L`` and ``M`` are both large: 11.025k<->16k (640/441),
+*Table* (awkward ratios, where ``L`` and ``M`` are both large: 11.025k<->16k (640/441),
 22.05k<->32k, 8k<->11.025k, or a rate such as 44,101 Hz whose ``L`` runs to tens of
-thousands): ``L`` phases would not fit, so the prototype is tabulated at ``P`` points per input
-sample (``P = 512``, fewer when going down by ``M/L``, as the filter is smoother by that much),
-and each output's taps are interpolated linearly between the two nearest tabulated phases.
-Linear interpolation of the prototype is a convolution with a triangle: it lowers the images
-of the tabulated filter by ``sinc^2``, more than 110 dB at these resolutions, so the
-stopband is the prototype's. Per output: gather ``K`` taps and ``K`` inputs and sum them;
-slower than the banded products (see bench/audio.py), and bounded: the table holds
-``(P + 1) * K`` floats, about 37,000 for any ratio.
+thousands): the matrices would not fit, so the prototype is tabulated at ``P`` points per input
+sample: every phase (``P = L``) when ``L`` is at most 512 (fewer when going down by ``M/L``,
+as the filter is smoother by that much), else 512 (or fewer, likewise) with each output's taps
+interpolated linearly between the two nearest tabulated phases. Linear interpolation of the
+prototype is a convolution with a triangle: it lowers the images of the tabulated filter by
+``sinc^2``, more than 110 dB at these resolutions, so the stopband is the prototype's. Per
+output: gather ``K`` taps and ``K`` inputs and sum them (twice when interpolating); slower
+than the banded products (see bench/audio.py), and bounded: the table and its steps hold
+``2 * P * K`` floats, about 74,000 for any ratio.
 
 The rates may differ by a factor of ``MAX_RATIO`` (256) at most: the filter's length in input
 samples grows with the factor when going down (about ``72 * from_rate / to_rate`` taps), and
@@ -250,8 +251,8 @@ class _BandedBank:
         return result
 
 
-class _InterpolatedBank:
-    """The prototype tabulated at ``P`` points per input, interpolated per output."""
+class _TableBank:
+    """The prototype tabulated at ``P`` points per input sample (interpolated if ``P < L``)."""
 
     __slots__ = ("down", "exact", "half", "phases", "steps", "table", "taps", "up")
 
@@ -304,7 +305,7 @@ class _InterpolatedBank:
         return acc
 
 
-_Bank = _BandedBank | _InterpolatedBank
+_Bank = _BandedBank | _TableBank
 
 
 @functools.lru_cache(maxsize=_CACHED_BANKS)
@@ -312,7 +313,7 @@ def _bank(from_rate: int, to_rate: int) -> _Bank:
     up, down = _check_pair(from_rate, to_rate)
     if _banded_fits(from_rate, to_rate, up, down):
         return _BandedBank(from_rate, to_rate, up, down)
-    return _InterpolatedBank(from_rate, to_rate, up, down)
+    return _TableBank(from_rate, to_rate, up, down)
 
 
 class StreamingResampler:
