@@ -126,6 +126,24 @@ def test_demo_with_a_16_khz_stereo_input(
     _check_wav(output)
 
 
+@pytest.mark.parametrize("rate", [44100, 22050, 11025])
+def test_demo_with_an_input_at_a_file_rate(
+    rate: int, tmp_path: Path, no_key: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    mono = resample(bytes(48000) + synthesize_speech("Hello, can you hear me?"), 24000, rate)
+    source = tmp_path / "input.wav"
+    with wave.open(str(source), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(mono)
+    assert main(["demo", "--input", str(source), "--output", str(tmp_path / "out.wav")]) == 0
+    out = capsys.readouterr().out
+    assert f"from input.wav ({rate} Hz, 1 channel -> 24000 Hz mono)" in out
+    assert "server VAD: speech started at 10" in out  # after the 1 s of silence
+    assert "user (transcribed): (" in out
+
+
 def test_demo_against_a_running_serve_fake(
     tmp_path: Path, fake_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -247,7 +247,7 @@ def _add_voice(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     where.add_argument("--fake", action="store_true", help="the embedded fake (default)")
     where.add_argument("--live", action="store_true", help="the real API (needs an API key)")
     where.add_argument("--url", help="another server's base, e.g. http://127.0.0.1:8765")
-    voice.add_argument("--input", metavar="FILE.wav", help="16-bit WAV: the user's speech")
+    voice.add_argument("--input", metavar="FILE.wav", help="16-bit WAV (any rate): the speech")
     voice.add_argument(
         "--output",
         metavar="FILE.wav",
@@ -378,7 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--fake", action="store_true", help="the embedded fake server (default)")
     where.add_argument("--live", action="store_true", help="the real API (needs an API key)")
     where.add_argument("--url", help="any Realtime server, e.g. ws://127.0.0.1:8765")
-    demo.add_argument("--input", metavar="FILE.wav", help="16-bit WAV for the audio turn")
+    demo.add_argument("--input", metavar="FILE.wav", help="16-bit WAV (any rate): the turn")
     demo.add_argument(
         "--output",
         metavar="FILE.wav",
