@@ -102,6 +102,8 @@ class StreamedAudioInput:
         self._carry = b""  # a partial frame of the interleaved input
         self._send, self._receive = anyio.create_memory_object_stream[bytes](max_buffered_chunks)
         self._used = False
+        self._tail = b""  # the resampler's last output, given at close()
+        self._closed = False
 
     async def add_audio(self, chunk: AudioData) -> None:
         data = self._carry + _interleaved(chunk, self.channels)
@@ -120,7 +122,16 @@ class StreamedAudioInput:
 
     def close(self) -> None:
         """No more audio: the turn in progress ends, then the pipeline does."""
+        if self._resampler is not None and not self._closed:
+            # The resampler holds back its filter's delay (a few ms) until the stream ends.
+            self._tail = self._resampler.flush()
+        self._closed = True
         self._send.close()
+
+    def tail(self) -> bytes:
+        """What ``close()`` released after the last chunk (the resampler's delay), once."""
+        tail, self._tail = self._tail, b""
+        return tail
 
     async def chunks(self) -> anyio.abc.ObjectReceiveStream[bytes]:
         """The converted chunks, for the pipeline (one pipeline per input)."""

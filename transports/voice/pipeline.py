@@ -188,6 +188,9 @@ class _Driver:
                     if self.core.ended:
                         return
                     await self.step(inputs.AudioChunk(data=chunk))
+            tail = audio_input.tail()
+            if tail and not self.core.ended:
+                await self.step(inputs.AudioChunk(data=tail))
         await self.answer(inputs.InputClosed())
 
     async def tick(self) -> None:
