@@ -116,7 +116,8 @@ def test_a_run_that_cannot_settle_says_what_is_open() -> None:
     harness.handle(inputs.SendMessage(message="hi"))
     with pytest.raises(
         AssertionError,
-        match=r"did not settle in 1 rounds: 0 client and \d+ server events in flight, responses \(.resp_1.,\) active",
+        match=r"did not settle in 1 rounds: 0 client and \d+ server events in flight,"
+        r" responses \(.resp_1.,\) active",
     ):
         harness.settle(max_rounds=1)
     harness.settle()
