@@ -1,7 +1,10 @@
 """What the driver tells the model a tool returned: text as it is, nothing as "", data as
 JSON, and anything JSON cannot say as its ``str`` (the fallback); a sync tool that hands back
 an awaitable is awaited; arguments the tool's own types refuse are an error the model sees;
-a handoff's ``on_handoff`` runs with the context. On the fake in memory, asyncio and trio."""
+a handoff's ``on_handoff`` runs with the context. A raising guardrail is reported and the
+reply goes on; dynamic instructions (sync, async, a lambda around an async function) reach
+the model, and raising ones start the session without them. On the fake in memory, asyncio
+and trio."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from typing import Any
 
 import pytest
 from realtime_sansio.protocol import Agent, events, function_tool
-from realtime_sansio.protocol.agent import handoff
+from realtime_sansio.protocol.agent import GuardrailFunctionOutput, handoff, output_guardrail
 from realtime_sansio.protocol.fake import Respond
 from realtime_sansio.protocol.fake.scripts import ScriptCall
 from realtime_sansio.transports.runner import run
@@ -125,3 +128,72 @@ async def test_on_handoff_runs_with_the_context() -> None:
     assert handed == [{"user": "ada"}]
     (switch,) = of(seen, events.HandoffEvent)
     assert switch.to_agent is support
+
+
+# -- the other user code: guardrails and dynamic instructions ---------------------------------
+
+
+@output_guardrail
+def broken_check(context: Any, agent: Agent, text: str) -> GuardrailFunctionOutput:
+    raise RuntimeError("the moderation service is down")
+
+
+@output_guardrail
+def never_trips(context: Any, agent: Agent, text: str) -> GuardrailFunctionOutput:
+    return GuardrailFunctionOutput(tripwire_triggered=False)
+
+
+async def test_a_raising_guardrail_is_reported_and_the_reply_goes_on() -> None:
+    agent = Agent(
+        name="Checked", instructions="Answer.", output_guardrails=[broken_check, never_trips]
+    )
+    transport = Recording(script=[Respond.text("It is sunny in Paris today.")])
+    async with run(agent, transport=transport) as session:
+        await session.send_message("Weather?")
+        seen = await collect_until(session, turn_over(session))
+    failures = [e for e in of(seen, events.ErrorEvent) if e.code == "guardrail_failed"]
+    assert failures
+    assert failures[0].message == (
+        "guardrail 'broken_check' raised RuntimeError: the moderation service is down"
+    )
+    assert not of(seen, events.GuardrailTrippedEvent)
+    reply = "".join(e.delta for e in of(seen, events.TranscriptDeltaEvent))
+    assert reply == "It is sunny in Paris today."
+
+
+@pytest.mark.parametrize("kind", ["sync", "async", "lambda"])
+async def test_dynamic_instructions_reach_the_model(kind: str) -> None:
+    async def async_instructions(context: Any) -> str:
+        return f"Help {context['user']}."
+
+    def sync_instructions(context: Any) -> str:
+        return f"Help {context['user']}."
+
+    instructions = {
+        "sync": sync_instructions,
+        "async": async_instructions,
+        # A sync callable handing back a coroutine: the point of the case.
+        "lambda": lambda context: async_instructions(context),  # noqa: PLW0108
+    }[kind]
+    agent = Agent(name="Dynamic", instructions=instructions)
+    transport = Recording()
+    async with run(agent, transport=transport, context={"user": "Ada"}) as session:
+        await session.send_message("Hi.")
+        await collect_until(session, turn_over(session))
+    updates = [json.loads(t) for t in transport.sent if '"session.update"' in t]
+    assert updates[0]["session"]["instructions"] == "Help Ada."
+
+
+async def test_raising_instructions_start_the_session_without_them() -> None:
+    def instructions(context: Any) -> str:
+        raise KeyError("prompt")
+
+    agent = Agent(name="Dynamic", instructions=instructions)
+    transport = Recording()
+    async with run(agent, transport=transport) as session:
+        await session.send_message("Hi.")
+        seen = await collect_until(session, turn_over(session))
+    (error,) = [e for e in of(seen, events.ErrorEvent) if "instructions" in e.message]
+    assert error.message == "the instructions of agent 'Dynamic' raised KeyError: 'prompt'"
+    updates = [json.loads(t) for t in transport.sent if '"session.update"' in t]
+    assert updates[0]["session"]["instructions"] == ""
