@@ -15,7 +15,6 @@ event at a time, in the order the loop produced them.
 
 from __future__ import annotations
 
-import functools
 import inspect
 import json
 import os
@@ -82,8 +81,10 @@ async def _call_user(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any
     ):
         result = await func(*args, **kwargs)
     else:
-        result = await anyio.to_thread.run_sync(
-            functools.partial(func, *args, **kwargs), abandon_on_cancel=True
+        # Boxed: trio refuses a worker thread's result that is a coroutine (a sync function
+        # handing back an awaitable, such as a lambda around an async one), asyncio does not.
+        (result,) = await anyio.to_thread.run_sync(
+            lambda: (func(*args, **kwargs),), abandon_on_cancel=True
         )
     if inspect.isawaitable(result):
         result = await result
