@@ -131,10 +131,19 @@ class FakeRealtimeServer:
         *,
         script: FakeScript | Iterable[ScriptStep] | None = None,
         id_factory: Callable[[str], str] | None = None,
+        model: str | None = None,
+        epoch: float = 0.0,
     ) -> None:
         self.config = config if config is not None else FakeServerConfig()
         self._id_factory = id_factory
         """Makes every id (given its prefix: ``event``, ``item``, ``resp``...); None: counters."""
+        self.connection_model = model
+        """The model the client connected for (``?model=`` in the URL): the session's, fixed
+        for its life. None (the in-memory host has no URL): the session starts with
+        ``gpt-realtime``, and the first ``session.update`` that names a model sets it."""
+        self.epoch = epoch
+        """The Unix time at ``now == 0`` on the host's clock, for the dates the server reports
+        (``expires_at``); the core reads no clock itself."""
         self.script = script if isinstance(script, FakeScript) else FakeScript(steps=script or ())
         self._sessions = 0
         self._used = False
@@ -142,11 +151,11 @@ class FakeRealtimeServer:
 
     def _reset(self) -> None:
         self._sessions += 1
-        session = {
-            "id": f"sess_{self._sessions}",
-            "object": "realtime.session",
-            **default_session(),
-        }
+        session = {"id": f"sess_{self._sessions}", "object": "realtime.session"}
+        session.update(default_session())
+        if self.connection_model is not None:
+            session["model"] = self.connection_model
+        self._model_fixed = self.connection_model is not None
         self.model = ServerModel(
             session=session,
             script_source=self._brain,
@@ -187,6 +196,7 @@ class FakeRealtimeServer:
         self._used = True
         self._out, self._now, self._started_at = [], now, now
         self._deadlines[_EXPIRE] = now + self.config.max_session_s
+        self.model.patch_session(expires_at=int(self.epoch + now + self.config.max_session_s))
         self._send(self.model.connect())
         self._send([rate_limits(self.model.new_id("event"))])
         self._configure()
@@ -235,11 +245,19 @@ class FakeRealtimeServer:
     def _handle(self, event: wire.ClientEvent) -> None:
         problem: FrameProblem | None = None
         if isinstance(event, wire.SessionUpdate):
-            problem = session_problem(event.session, self.config.dialect)
+            current = self.model.session
+            if not self._model_fixed:
+                current.pop("model")
+            problem = session_problem(event.session, self.config.dialect, current)
+            self._model_fixed = self._model_fixed or (
+                problem is None and isinstance(event.session.get("model"), str)
+            )
         elif isinstance(event, wire.ConversationItemCreate):
             problem = item_problem(event.item)
         elif isinstance(event, wire.ResponseCreate):
-            problem = response_problem(event.response or {})
+            problem = response_problem(
+                event.response or {}, lambda item_id: self.model.item(item_id) is not None
+            )
         if problem is not None:
             self._refuse(attrs.evolve(problem, event_id=event.event_id))
             return
@@ -320,8 +338,12 @@ class FakeRealtimeServer:
             return None
         params = self._create_params
         given = params.get("input")
-        if isinstance(given, list) and given and isinstance(given[-1], dict):
-            last: dict[str, Any] | None = given[-1]  # an out-of-band response's own input
+        last: dict[str, Any] | None
+        if isinstance(given, list):
+            # The response's own context: [] is none at all; a reference is the item it names.
+            last = given[-1] if given and isinstance(given[-1], dict) else None
+            if last is not None and last.get("type") == "item_reference":
+                last = model.item(str(last.get("id")))
         else:
             last_id = model.last_item_id
             last = model.item(last_id) if last_id is not None else None
