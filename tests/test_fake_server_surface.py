@@ -350,3 +350,15 @@ def test_an_item_reference_to_no_item_is_refused() -> None:
     response = {"input": [{"type": "item_reference"}]}
     (error,) = errors(client.send(wire.ResponseCreate(response=response)))
     assert (error.code, error.param) == ("missing_required_parameter", "response.input[0].id")
+
+
+def test_transcript_deltas_carry_an_obfuscation_as_the_real_servers_do() -> None:
+    client = Client()
+    out = client.send(wire.ResponseCreate(response={"output_modalities": ["audio"]}))
+    deltas = [o for o in out if isinstance(o, wire.ResponseOutputAudioTranscriptDelta)]
+    assert deltas and all(d.obfuscation for d in deltas)
+    assert len({d.obfuscation for d in deltas}) == len(deltas)
+    again = Client().send(wire.ResponseCreate(response={"output_modalities": ["audio"]}))
+    assert [o.obfuscation for o in again if isinstance(o, type(deltas[0]))] == [
+        d.obfuscation for d in deltas
+    ]  # deterministic

@@ -36,7 +36,7 @@ from ..audio.formats import AudioFormat
 from ..errors import LocalProtocolError
 from ..testing.scripts import ResponseScript
 from ..testing.server import COMMIT_MIN_MS, MAX_INPUT_AUDIO_MS, ServerModel, default_session
-from ._facts import expiry_message, rate_limits, to_beta
+from ._facts import expiry_message, obfuscation, rate_limits, to_beta
 from ._media import (
     SpeechTrack,
     Transcripts,
@@ -181,6 +181,7 @@ class FakeRealtimeServer:
         self._responses: dict[str, tuple[ResponseScript, AudioFormat]] = {}
         self._turns = 0
         self._commits = 0
+        self._deltas = 0
         self._create_params: Mapping[str, Any] = {}
 
     @property
@@ -392,6 +393,9 @@ class FakeRealtimeServer:
             if track is None:
                 track = self._speech[event.item_id] = self._track(event)
             return [attrs.evolve(event, delta=track.take(len(event.delta)))]
+        if isinstance(event, wire.ResponseOutputAudioTranscriptDelta):
+            self._deltas += 1
+            return [attrs.evolve(event, obfuscation=obfuscation(event.delta, self._deltas))]
         if isinstance(event, wire.InputAudioBufferCommitted):
             self._note_commit(event.item_id)
         elif isinstance(event, wire.InputAudioTranscriptionCompleted):
