@@ -25,6 +25,7 @@ __all__ = [
     "placeholder_transcript",
     "read_format",
     "silence",
+    "token_logprobs",
     "transcript_for",
     "transcript_pieces",
     "vad_for",
@@ -116,6 +117,12 @@ def transcript_for(source: Transcripts | None, index: int, audio: bytes, ms: flo
 def transcript_pieces(text: str) -> list[str]:
     """A transcript's deltas: a word (with its trailing space) each."""
     return re.findall(r"\S+\s*", text) or ([text] if text else [])
+
+
+def token_logprobs(pieces: list[str]) -> list[dict[str, Any]]:
+    """The ``logprobs`` of transcript pieces, as ``include`` asks for them: one entry a piece,
+    its UTF-8 bytes, and a log probability the fake is sure of (it chose the words)."""
+    return [{"token": p, "logprob": -0.0001, "bytes": list(p.encode())} for p in pieces]
 
 
 def brain_script(decision: Decision, *, audio: bool, turn: int) -> ResponseScript:

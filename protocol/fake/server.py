@@ -43,11 +43,13 @@ from ._media import (
     brain_script,
     read_format,
     silence,
+    token_logprobs,
     transcript_for,
     transcript_pieces,
     vad_for,
 )
 from ._rules import FrameProblem, decode_frame, item_problem, response_problem, session_problem
+from ._surface import INCLUDE_LOGPROBS
 from .brain import decide
 from .host import CloseConnection, RawFrame, ServerOutput
 from .scripts import (
@@ -348,15 +350,21 @@ class FakeRealtimeServer:
         else:
             last_id = model.last_item_id
             last = model.item(last_id) if last_id is not None else None
-        tools = model.tools
+        # A response's own tools and tool_choice stand in for the session's.
+        tools = params.get("tools")
+        if not isinstance(tools, list):
+            tools = model.tools
+        choice = params.get("tool_choice", model.session.get("tool_choice"))
+        choice = choice if isinstance(choice, str | dict) else "auto"
         if last is None:
-            decision = decide(None, tools)
+            decision = decide(None, tools, tool_choice=choice)
         elif last.get("type") == "function_call_output":
-            decision = decide(None, tools, tool_output=str(last.get("output", "")))
+            output = str(last.get("output", ""))
+            decision = decide(None, tools, tool_output=output, tool_choice=choice)
         elif last.get("type") == "message" and last.get("role") == "user":
-            decision = decide(self._words_of(last), tools)
+            decision = decide(self._words_of(last), tools, tool_choice=choice)
         else:
-            decision = decide(None, tools)
+            decision = decide(None, tools, tool_choice=choice)
         modalities = params.get("output_modalities")
         if not isinstance(modalities, list):
             modalities = model.session.get("output_modalities") or ["audio"]
@@ -442,16 +450,26 @@ class FakeRealtimeServer:
         # The conversation keeps the transcript too, as a retrieve of the item shows.
         if self.model.item(event.item_id) is not None:
             self.model.update_part(event.item_id, 0, transcript=text)
+        pieces = transcript_pieces(text)
+        logprobs = INCLUDE_LOGPROBS in (self.model.session.get("include") or ())
         out: list[wire.ServerEvent] = [
             wire.InputAudioTranscriptionDelta(
                 event_id=self.model.new_id("event"),
                 item_id=event.item_id,
                 content_index=0,
                 delta=piece,
+                logprobs=token_logprobs([piece]) if logprobs else None,
             )
-            for piece in transcript_pieces(text)
+            for piece in pieces
         ]
-        out.append(attrs.evolve(event, event_id=self.model.new_id("event"), transcript=text))
+        out.append(
+            attrs.evolve(
+                event,
+                event_id=self.model.new_id("event"),
+                transcript=text,
+                logprobs=token_logprobs(pieces) if logprobs else None,
+            )
+        )
         return out
 
     def _put(self, output: ServerOutput) -> None:

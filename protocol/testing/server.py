@@ -45,7 +45,7 @@ from .. import wire
 from ..audio.formats import PCM16, AudioFormat
 from ..errors import LocalProtocolError, RemoteProtocolError
 from ._streaming import ResponseRun, Streamer
-from .scripts import DEFAULT_SCRIPT, ResponseScript
+from .scripts import DEFAULT_SCRIPT, ResponseScript, limit_tokens
 
 __all__ = [
     "COMMIT_MIN_MS",
@@ -378,10 +378,7 @@ class ServerModel(Streamer):
         return part if isinstance(part, dict) else {}
 
     def _format(self, side: str) -> AudioFormat:
-        try:
-            return AudioFormat.from_wire(self._audio(side).get("format") or PCM16.to_wire())
-        except (RemoteProtocolError, LocalProtocolError):
-            return PCM16
+        return _read_format(self._audio(side).get("format") or PCM16.to_wire())
 
     def _vad(self, what: str) -> dict[str, Any]:
         detection = self.turn_detection
@@ -612,8 +609,15 @@ class ServerModel(Streamer):
         modalities = params.get("output_modalities")
         if not isinstance(modalities, list):
             modalities = ["audio"] if script.has_audio else ["text"]
-        output = self._audio("output")
-        fmt = self._format("output")
+        budget = params.get("max_output_tokens", self._session.get("max_output_tokens", "inf"))
+        if isinstance(budget, int) and not isinstance(budget, bool):
+            script = limit_tokens(script, budget)
+        # A response may ask for its own format and voice (G.711 out for one answer).
+        asked = params.get("audio")
+        asked = asked.get("output") if isinstance(asked, Mapping) else None
+        asked = asked if isinstance(asked, Mapping) else {}
+        output = {**self._audio("output"), **asked}
+        fmt = self._format("output") if "format" not in asked else _read_format(asked["format"])
         if script.has_audio:
             self._spoke = True
         run = ResponseRun(
@@ -625,7 +629,7 @@ class ServerModel(Streamer):
                 "object": "realtime.response",
                 "output_modalities": modalities,
                 "audio": {"output": {"format": fmt.to_wire(), "voice": output.get("voice")}},
-                "max_output_tokens": self._session.get("max_output_tokens", "inf"),
+                "max_output_tokens": budget,
                 "metadata": params.get("metadata"),
             },
             bytes_per_ms=fmt.bytes_per_second / 1000,
@@ -647,6 +651,13 @@ class ServerModel(Streamer):
         if event_id is None and isinstance(event, wire.ClientEventBase):
             event_id = event.event_id
         return self.error(code, message, event_id, param=param)
+
+
+def _read_format(value: Any) -> AudioFormat:
+    try:
+        return AudioFormat.from_wire(value)
+    except (RemoteProtocolError, LocalProtocolError):
+        return PCM16
 
 
 def _str(value: Any) -> str | None:
