@@ -176,6 +176,7 @@ class FakeRealtimeServer:
         self._drop_budget: int | None = None
         self._vad_key: tuple[str, str] | None = None
         self._vad = vad_for(None, read_format(None))
+        self._vad_origin_ms = 0.0  # the session's audio clock when the VAD's began
         self._in_fmt = read_format(None)
         self._audio_ms = 0.0  # the input audio clock: every accepted append, in ms
         self._idle_from_ms = 0.0
@@ -306,19 +307,25 @@ class FakeRealtimeServer:
             # A new detector starts between turns; the model may still think the user is
             # speaking, which is why edges below are checked against the model's state.
             self._vad_key, self._vad = key, vad_for(detection, self._in_fmt)
+            self._vad_origin_ms = self._audio_ms
 
     def _hear(self, audio: bytes) -> None:
         vad = self._vad
         if vad is None:
             return
         for edge in vad.feed(audio):
+            # The VAD counts from its own start; the events count on the session's clock.
+            at_ms = self._vad_origin_ms + edge.ms
             if edge.started and not self.model.speaking:
                 self._deadlines.pop(_IDLE, None)
                 # The turn starts prefix_padding_ms before the first loud frame.
                 self.model.trim_input(vad.bytes_since(edge.ms))
-                self._send(self.model.speech_started())
+                self._send(self.model.speech_started(audio_start_ms=at_ms))
             elif not edge.started and self.model.speaking:
-                self._send(self.model.speech_stopped(0))
+                # It ends where the VAD decided (the silence included, as on the real
+                # server); what came after in the same append waits for the next turn.
+                after = vad.bytes_since(edge.ms + vad.stop_delay_ms)
+                self._send(self.model.speech_stopped(0, leave=after))
         if not self.model.speaking:
             # Nobody speaks: only the prefix padding can still become part of a turn, so
             # hours of silence keep the buffer at a few hundred milliseconds.
@@ -332,6 +339,7 @@ class FakeRealtimeServer:
             return
         self._send(self.model.speech_stopped(0))
         self._vad.reset()
+        self._vad_origin_ms = self._audio_ms - self._vad.position_ms  # its pending part went
 
     # -- the brain -------------------------------------------------------------------------------
 

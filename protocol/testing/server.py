@@ -286,18 +286,21 @@ class ServerModel(Streamer):
             )
         return self._start(script, out_of_band=out_of_band, params={}, origin=None)
 
-    def speech_started(self) -> list[wire.ServerEvent]:
-        """Server VAD hears the user start: ``speech_started``, and the active response is
-        cancelled when ``interrupt_response`` is on."""
+    def speech_started(self, audio_start_ms: float | None = None) -> list[wire.ServerEvent]:
+        """Server VAD hears the user start (at ``audio_start_ms`` on the session's audio clock,
+        prefix padding included; by default the end of the audio so far): ``speech_started``,
+        and the active response is cancelled when ``interrupt_response`` is on."""
         detection = self._vad("speech_started")
         if self._speech_item is not None:
             raise LocalProtocolError("the user is already speaking")
         self._speech_item = self.new_id("item")
+        if audio_start_ms is None:
+            audio_start_ms = self._buffer_start_ms + self._buffer_ms()
         out: list[wire.ServerEvent] = [
             wire.InputAudioBufferSpeechStarted(
                 event_id=self.new_id("event"),
                 item_id=self._speech_item,
-                audio_start_ms=int(self._buffer_start_ms + self._buffer_ms()),
+                audio_start_ms=int(audio_start_ms),
             )
         ]
         active = self.run(self.active_response_id)
@@ -305,21 +308,26 @@ class ServerModel(Streamer):
             out += self.cancel(active, reason="turn_detected")
         return out
 
-    def speech_stopped(self, ms: int = 500) -> list[wire.ServerEvent]:
+    def speech_stopped(self, ms: int = 500, *, leave: int = 0) -> list[wire.ServerEvent]:
         """Server VAD hears the user stop after ``ms`` of speech: ``speech_stopped``, the
-        commit and its user item, and a response when ``create_response`` is on."""
+        commit and its user item, and a response when ``create_response`` is on. ``leave``:
+        bytes at the end of the buffer that came after the decision, kept for the next turn
+        (the turn, and ``audio_end_ms``, end where the VAD decided)."""
         detection = self._vad("speech_stopped")
         item_id = self._speech_item
         if item_id is None:
             raise LocalProtocolError("speech_stopped() without speech_started()")
         self._speech_item = None
-        end_ms = int(self._buffer_start_ms + max(self._buffer_ms(), ms))
+        leave = min(max(0, leave), len(self._buffer))
+        leave -= leave % self._format("input").bytes_per_sample
+        kept = (len(self._buffer) - leave) * 1000 / self._format("input").bytes_per_second
+        end_ms = int(self._buffer_start_ms + (kept if leave else max(kept, ms)))
         out: list[wire.ServerEvent] = [
             wire.InputAudioBufferSpeechStopped(
                 event_id=self.new_id("event"), item_id=item_id, audio_end_ms=end_ms
             )
         ]
-        out += self._commit(item_id)
+        out += self._commit(item_id, leave=leave)
         if detection.get("create_response", True) and self.active_response_id is None:
             out += self._start(None, out_of_band=False, params={}, origin=None)
         return out
@@ -454,11 +462,12 @@ class ServerModel(Streamer):
         # A manual commit never creates a response, with or without VAD.
         return self._commit(self.new_id("item"))
 
-    def _commit(self, item_id: str) -> list[wire.ServerEvent]:
-        ms = self._buffer_ms()
-        self.committed_audio.append(bytes(self._buffer))
+    def _commit(self, item_id: str, *, leave: int = 0) -> list[wire.ServerEvent]:
+        end = len(self._buffer) - leave
+        ms = end * 1000 / self._format("input").bytes_per_second
+        self.committed_audio.append(bytes(self._buffer[:end]))
         self._buffer_start_ms += ms
-        self._buffer.clear()
+        del self._buffer[:end]
         previous = self.last_item_id
         item = {
             "id": item_id,

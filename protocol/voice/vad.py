@@ -47,6 +47,7 @@ from ..errors import LocalProtocolError
 __all__ = [
     "VAD",
     "EnergyVad",
+    "NoiseFloor",
     "SpeechEdge",
     "SpeechGate",
     "frame_powers",
@@ -143,6 +144,37 @@ class SpeechGate:
         self._quiet_ms = 0
 
 
+class NoiseFloor:
+    """The adaptive noise floor: the least frame power over the last ``window_ms``, kept as
+    one minimum per 200 ms block (a bounded window), never below ``quiet_power``.
+
+    It starts out assuming a quiet room, and changes only when a block completes. Steady
+    noise raises it within a window; speech does not, because it dips between syllables.
+    """
+
+    def __init__(self, frame_ms: int, *, window_ms: int, quiet_power: float) -> None:
+        if window_ms < _BLOCK_MS:
+            raise LocalProtocolError(f"floor_window_ms must be >= {_BLOCK_MS}, got {window_ms!r}")
+        if frame_ms <= 0 or _BLOCK_MS % frame_ms:
+            raise LocalProtocolError(f"frame_ms must divide {_BLOCK_MS}, got {frame_ms!r}")
+        self._quiet = quiet_power
+        self._frames_per_block = _BLOCK_MS // frame_ms
+        self._blocks: deque[float] = deque([quiet_power], maxlen=window_ms // _BLOCK_MS)
+        self._block_min = math.inf
+        self._block_frames = 0
+        self.power = quiet_power
+        """The floor, as a mean frame power."""
+
+    def track(self, power: float) -> None:
+        """One more frame's power."""
+        self._block_min = min(self._block_min, power)
+        self._block_frames += 1
+        if self._block_frames == self._frames_per_block:
+            self._blocks.append(self._block_min)
+            self._block_min, self._block_frames = math.inf, 0
+            self.power = max(min(self._blocks), self._quiet)
+
+
 def frame_powers(pcm16: bytes, frame_samples: int) -> npt.NDArray[np.float64]:
     """The mean power (mean of squared samples) of each whole frame of mono PCM16.
 
@@ -190,12 +222,12 @@ class EnergyVad:
             )
         if not -120.0 <= min_level_dbfs <= 0.0:
             raise LocalProtocolError(f"min_level_dbfs must be -120..0, got {min_level_dbfs!r}")
-        if floor_window_ms < _BLOCK_MS:
-            raise LocalProtocolError(
-                f"floor_window_ms must be >= {_BLOCK_MS}, got {floor_window_ms!r}"
-            )
-        if frame_ms <= 0 or _BLOCK_MS % frame_ms:
-            raise LocalProtocolError(f"frame_ms must divide {_BLOCK_MS}, got {frame_ms!r}")
+        # The floor checks floor_window_ms and frame_ms (which must divide its blocks).
+        self._floor = NoiseFloor(
+            frame_ms,
+            window_ms=floor_window_ms,
+            quiet_power=_dbfs_to_power(min_level_dbfs - start_db),
+        )
         self.gate = SpeechGate(
             frame_ms,
             min_speech_ms=min_speech_ms,
@@ -207,13 +239,6 @@ class EnergyVad:
         self._stop_ratio = 10.0 ** (stop_db / 10.0)
         self._min_start = _dbfs_to_power(min_level_dbfs)
         self._min_continue = _dbfs_to_power(min_level_dbfs - (start_db - stop_db))
-        self._quiet_floor = _dbfs_to_power(min_level_dbfs - start_db)
-        self._frames_per_block = _BLOCK_MS // frame_ms
-        # Completed blocks' minima; the detector starts out assuming a quiet room.
-        self._blocks: deque[float] = deque([self._quiet_floor], maxlen=floor_window_ms // _BLOCK_MS)
-        self._floor_power = self._quiet_floor  # changes only when a block completes
-        self._block_min = math.inf
-        self._block_frames = 0
         self._pending = b""
 
     @property
@@ -227,10 +252,7 @@ class EnergyVad:
     @property
     def noise_floor_dbfs(self) -> float:
         """The current noise floor estimate."""
-        return 10.0 * math.log10(self._floor() / _FULL_SCALE_POWER)
-
-    def _floor(self) -> float:
-        return self._floor_power
+        return 10.0 * math.log10(self._floor.power / _FULL_SCALE_POWER)
 
     def feed(self, pcm: bytes) -> list[SpeechEdge]:
         data = self._pending + pcm if self._pending else pcm
@@ -240,22 +262,14 @@ class EnergyVad:
             return []
         edges: list[SpeechEdge] = []
         for power in frame_powers(data[:whole], self._frame_bytes // 2).tolist():
-            floor = self._floor_power
+            floor = self._floor.power
             starts = power > self._min_start and power > floor * self._start_ratio
             continues = power > self._min_continue and power > floor * self._stop_ratio
             edge = self.gate.step(starts, continues)
             if edge is not None:
                 edges.append(edge)
-            self._track_floor(power)
+            self._floor.track(power)
         return edges
-
-    def _track_floor(self, power: float) -> None:
-        self._block_min = min(self._block_min, power)
-        self._block_frames += 1
-        if self._block_frames == self._frames_per_block:
-            self._blocks.append(self._block_min)
-            self._block_min, self._block_frames = math.inf, 0
-            self._floor_power = max(min(self._blocks), self._quiet_floor)
 
     def reset(self) -> None:
         self.gate.reset()
