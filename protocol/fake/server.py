@@ -25,7 +25,7 @@ fired in time order by whichever call comes at or after them. See docs/fake-serv
 from __future__ import annotations
 
 import json
-import math
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -33,13 +33,12 @@ import attrs
 
 from .. import wire
 from ..audio.formats import AudioFormat
-from ..errors import LocalProtocolError
 from ..testing.scripts import ResponseScript
-from ..testing.server import COMMIT_MIN_MS, MAX_INPUT_AUDIO_MS, ServerModel, default_session
+from ..testing.server import COMMIT_MIN_MS, ServerModel, default_session
+from ._config import FakeServerConfig
 from ._facts import expiry_message, obfuscation, rate_limits, to_beta
 from ._media import (
     SpeechTrack,
-    Transcripts,
     brain_script,
     read_format,
     silence,
@@ -50,8 +49,10 @@ from ._media import (
 )
 from ._rules import FrameProblem, decode_frame, item_problem, response_problem, session_problem
 from ._surface import INCLUDE_LOGPROBS
+from ._timeline import EXPIRE, IDLE, RESPONSE, SCRIPT, TRANSCRIPTION, Timeline
 from .brain import decide
 from .host import CloseConnection, RawFrame, ServerOutput
+from .latency import Waits
 from .scripts import (
     Delay,
     DropAfter,
@@ -70,57 +71,6 @@ from .scripts import (
 )
 
 __all__ = ["FakeRealtimeServer", "FakeServerConfig", "Mismatch"]
-
-
-def _finite_non_negative(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
-    # Infinity passes ``>= 0``, and would put a deadline at infinity: refused here, by name.
-    if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
-        raise LocalProtocolError(
-            f"FakeServerConfig.{attribute.name} must be a finite number >= 0, not {value!r}"
-        )
-
-
-def _finite_positive(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
-    if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-        raise LocalProtocolError(
-            f"FakeServerConfig.{attribute.name} must be a finite number > 0, not {value!r}"
-        )
-
-
-def _positive(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
-    if not (isinstance(value, int | float) and value > 0):
-        raise LocalProtocolError(f"FakeServerConfig.{attribute.name} must be > 0, not {value!r}")
-
-
-def _dialect(instance: Any, attribute: attrs.Attribute[str], value: str) -> None:
-    if value not in ("ga", "beta"):
-        raise LocalProtocolError(f"FakeServerConfig.dialect is 'ga' or 'beta', not {value!r}")
-
-
-@attrs.frozen(kw_only=True)
-class FakeServerConfig:
-    """How the fake server behaves (see docs/fake-server.md)."""
-
-    pace: float = attrs.field(default=0.0, validator=_finite_non_negative)
-    """0: a response streams whole the moment it starts. 1.0: its audio deltas go out in real
-    time on the timer (so the user can barge in mid-response); 0.5 twice as fast, and so on."""
-    max_session_s: float = attrs.field(default=3600.0, validator=_positive)
-    """The session's maximum duration: then ``session_expired`` and close 1001."""
-    brain: bool = True
-    """Answer unscripted responses with the default brain; False: ``OK.`` in text."""
-    dialect: wire.Dialect = attrs.field(default="ga", validator=_dialect)
-    """``beta`` speaks the beta names and shapes, as ready-made ``RawFrame``s."""
-    transcripts: Transcripts | None = None
-    """What the user said in each committed audio turn; default a placeholder."""
-    max_input_audio_s: float = attrs.field(
-        default=MAX_INPUT_AUDIO_MS / 1000, validator=_finite_positive
-    )
-    """The most audio the input buffer holds. Past it, an append is refused
-    (``input_audio_buffer_full``); with VAD on, a turn that reaches it ends there first."""
-
-
-# Deadline kinds, in the order they fire when they fall at the same instant.
-_STREAM, _SCRIPT, _IDLE, _EXPIRE = range(4)
 
 
 class FakeRealtimeServer:
@@ -172,7 +122,10 @@ class FakeRealtimeServer:
         self._out: list[ServerOutput] = []
         self._now = 0.0
         self._started_at = 0.0
-        self._deadlines: dict[int, float] = {}
+        self._timeline = Timeline()
+        self._waits = Waits(self.config.latency)
+        self._transcribing: dict[str, deque[wire.ServerEvent]] = {}
+        self._playback_end = 0.0  # when the conversation's audio so far ends playing
         self._drop_budget: int | None = None
         self._vad_key: tuple[str, str] | None = None
         self._vad = vad_for(None, read_format(None))
@@ -199,7 +152,7 @@ class FakeRealtimeServer:
             self._reset()  # a second connection gets a session of its own
         self._used = True
         self._out, self._now, self._started_at = [], now, now
-        self._deadlines[_EXPIRE] = now + self.config.max_session_s
+        self._timeline.set(EXPIRE, now + self.config.max_session_s)
         self.model.patch_session(expires_at=int(self.epoch + now + self.config.max_session_s))
         self._send(self.model.connect())
         self._send([rate_limits(self.model.new_id("event"))])
@@ -229,9 +182,7 @@ class FakeRealtimeServer:
         return self._take()
 
     def get_timer(self) -> float | None:
-        if self.closed or not self._deadlines:
-            return None
-        return min(self._deadlines.values())
+        return None if self.closed else self._timeline.earliest()
 
     def timer(self, now: float) -> list[ServerOutput]:
         if self.closed:
@@ -317,7 +268,7 @@ class FakeRealtimeServer:
             # The VAD counts from its own start; the events count on the session's clock.
             at_ms = self._vad_origin_ms + edge.ms
             if edge.started and not self.model.speaking:
-                self._deadlines.pop(_IDLE, None)
+                self._timeline.pop(IDLE)
                 # The turn starts prefix_padding_ms before the first loud frame.
                 self.model.trim_input(vad.bytes_since(edge.ms))
                 self._send(self.model.speech_started(audio_start_ms=at_ms))
@@ -408,6 +359,11 @@ class FakeRealtimeServer:
             track = self._speech.get(event.item_id)
             if track is None:
                 track = self._speech[event.item_id] = self._track(event)
+            run = self.model.run(event.response_id)
+            if run is not None and not run.out_of_band:
+                # The client plays it from when it arrives, or when what came before ends.
+                ms = len(event.delta) / track.bytes_per_ms
+                self._playback_end = max(self._playback_end, self._now) + ms / 1000
             return [attrs.evolve(event, delta=track.take(len(event.delta)))]
         if isinstance(event, wire.ResponseOutputAudioTranscriptDelta):
             self._deltas += 1
@@ -422,10 +378,14 @@ class FakeRealtimeServer:
             if run is not None:
                 fmt = read_format(run.resource["audio"]["output"]["format"])
                 self._responses[run.id] = (run.script, fmt)
+                if not self.config.instant:
+                    # response.created at once; the first output after the model's latency.
+                    self._timeline.set(RESPONSE, self._now + self._waits.first_token(), run.id)
             if event.response.get("conversation_id") is not None:
-                self._deadlines.pop(_IDLE, None)
+                self._timeline.pop(IDLE)
         elif isinstance(event, wire.ResponseDone):
             self._responses.pop(str(event.response.get("id")), None)
+            self._timeline.pop(RESPONSE, str(event.response.get("id")))
             for item in event.response.get("output") or ():
                 self._speech.pop(str(item.get("id")), None)
             if event.response.get("conversation_id") is not None:
@@ -454,10 +414,9 @@ class FakeRealtimeServer:
     def _transcription(
         self, event: wire.InputAudioTranscriptionCompleted
     ) -> list[wire.ServerEvent]:
+        """The transcription of a committed turn: its deltas (a word each) and ``completed``,
+        at once, or queued to stream after the latency model's delay."""
         text = self.heard.get(event.item_id, event.transcript)
-        # The conversation keeps the transcript too, as a retrieve of the item shows.
-        if self.model.item(event.item_id) is not None:
-            self.model.update_part(event.item_id, 0, transcript=text)
         pieces = transcript_pieces(text)
         logprobs = INCLUDE_LOGPROBS in (self.model.session.get("include") or ())
         out: list[wire.ServerEvent] = [
@@ -478,7 +437,17 @@ class FakeRealtimeServer:
                 logprobs=token_logprobs(pieces) if logprobs else None,
             )
         )
-        return out
+        if self.config.instant or not self.config.latency.transcription_paced:
+            self._keep_transcript(event.item_id, text)
+            return out
+        self._transcribing[event.item_id] = deque(out)
+        self._timeline.set(TRANSCRIPTION, self._now + self._waits.transcription(), event.item_id)
+        return []
+
+    def _keep_transcript(self, item_id: str, text: str) -> None:
+        # The conversation keeps the transcript too, as a retrieve of the item shows.
+        if self.model.item(item_id) is not None:
+            self.model.update_part(item_id, 0, transcript=text)
 
     def _put(self, output: ServerOutput) -> None:
         if self.closed:
@@ -507,59 +476,96 @@ class FakeRealtimeServer:
 
     def _advance(self, now: float) -> None:
         """Fire every deadline up to ``now``, earliest first."""
-        while not self.closed and self._deadlines:
-            at, kind = min((at, kind) for kind, at in self._deadlines.items())
-            if at > now:
+        while not self.closed:
+            due = self._timeline.next_due(now)
+            if due is None:
                 return
+            at, kind, key = due
             self._now = max(self._now, at)
-            if kind == _STREAM:
-                self._stream(at)
-            elif kind == _SCRIPT:
-                del self._deadlines[_SCRIPT]
+            if kind == RESPONSE:
+                self._stream(key, at)
+            elif kind == TRANSCRIPTION:
+                self._transcribe(key, at)
+            elif kind == SCRIPT:
+                self._timeline.pop(SCRIPT)
                 self._cursor.release()
                 self._run_script(at)
-            elif kind == _IDLE:
-                del self._deadlines[_IDLE]
+            elif kind == IDLE:
+                self._timeline.pop(IDLE)
                 self._idle()
             else:
                 self._expire(at)
-            self._kick(at)
+            self._kick()
 
-    def _kick(self, at: float) -> None:
-        """Responses that started get streamed: at once, or from ``at`` on the timer."""
-        if self.closed or not self.model.active_response_ids:
-            self._deadlines.pop(_STREAM, None)
-        elif self.config.pace == 0:
+    def _kick(self) -> None:
+        """In the instant mode, the responses that started stream whole at once."""
+        if self.config.instant and not self.closed and self.model.active_response_ids:
             self._send(self.model.drain())
-            self._deadlines.pop(_STREAM, None)
-        else:
-            self._deadlines.setdefault(_STREAM, at)
 
     def _settle(self) -> None:
-        self._kick(self._now)
+        self._kick()
         self._advance(self._now)
 
-    def _stream(self, at: float) -> None:
-        """Step the responses up to and including the next audio delta, which sets the time
-        of the next step (its duration, scaled by ``pace``, after this one)."""
-        while not self.closed and self.model.active_response_ids:
-            audio_ms = 0.0
-            for event in self.model.step():
-                self._send([event])
-                if isinstance(event, wire.ResponseOutputAudioDelta):
-                    track = self._speech.get(event.item_id)
-                    per_ms = track.bytes_per_ms if track is not None else 48.0
-                    audio_ms += len(event.delta) / per_ms
-            if audio_ms:
-                self._deadlines[_STREAM] = at + audio_ms * self.config.pace / 1000
+    def _stream(self, response_id: str, at: float) -> None:
+        """Step one response up to and including its next delta that takes time, which sets
+        when it steps next: audio its duration times ``pace``, text and tool arguments their
+        tokens at the latency model's rate. Each response keeps its own time, so an
+        out-of-band response streams beside the conversation's."""
+        while not self.closed and self.model.run(response_id) is not None:
+            events = self.model.step(response_id)
+            self._send(events)
+            wait = self._wait_after(events)
+            if wait > 0 and self.model.run(response_id) is not None:
+                self._timeline.set(RESPONSE, at + wait, response_id)
                 return
-        self._deadlines.pop(_STREAM, None)
+        self._timeline.pop(RESPONSE, response_id)
+
+    def _wait_after(self, events: list[wire.ServerEvent]) -> float:
+        """How long the model takes to produce what these events carry (seconds)."""
+        audio_ms = 0.0
+        text = ""
+        for event in events:
+            if isinstance(event, wire.ResponseOutputAudioDelta):
+                track = self._speech.get(event.item_id)
+                audio_ms += len(event.delta) / (track.bytes_per_ms if track is not None else 48.0)
+            elif isinstance(
+                event,
+                wire.ResponseOutputTextDelta
+                | wire.ResponseFunctionCallArgumentsDelta
+                | wire.ResponseOutputAudioTranscriptDelta,
+            ):
+                text += event.delta
+        if audio_ms:
+            return audio_ms * self.config.pace / 1000  # a transcript rides with its audio
+        return self._waits.tokens(text)
+
+    def _transcribe(self, item_id: str, at: float) -> None:
+        """The next transcription deltas of a turn, until one takes time; ``completed`` after
+        the last."""
+        queue = self._transcribing.get(item_id)
+        while queue and not self.closed:
+            event = queue.popleft()
+            if isinstance(event, wire.InputAudioTranscriptionCompleted):
+                self._keep_transcript(item_id, event.transcript)
+            self._put(event)
+            wait = (
+                self._waits.transcript_piece(event.delta or "")
+                if isinstance(event, wire.InputAudioTranscriptionDelta)
+                else 0.0
+            )
+            if wait > 0 and queue:
+                self._timeline.set(TRANSCRIPTION, at + wait, item_id)
+                return
+        self._transcribing.pop(item_id, None)
+        self._timeline.pop(TRANSCRIPTION, item_id)
 
     def _arm_idle(self) -> None:
         detection = self.model.turn_detection
         timeout = detection.get("idle_timeout_ms") if detection else None
         if isinstance(timeout, int) and timeout > 0:
-            self._deadlines[_IDLE] = self._now + timeout / 1000
+            # From the end of playback of the last audio (response.done time plus the audio
+            # still to play, as the openai types say), not from response.done.
+            self._timeline.set(IDLE, max(self._now, self._playback_end) + timeout / 1000)
             self._idle_from_ms = self._audio_ms
 
     def _idle(self) -> None:
@@ -620,6 +626,6 @@ class FakeRealtimeServer:
                 error = self.model.error(step.code, step.message, None, param=step.param)
                 self._send([attrs.evolve(error, error=attrs.evolve(error.error, type=step.type))])
             elif isinstance(step, Delay):
-                self._deadlines[_SCRIPT] = at + step.ms / 1000
+                self._timeline.set(SCRIPT, at + step.ms / 1000)
             elif isinstance(step, Expire):
-                self._deadlines[_EXPIRE] = at + step.after_ms / 1000
+                self._timeline.set(EXPIRE, at + step.after_ms / 1000)
