@@ -10,6 +10,7 @@ from typing import Any, TypeAlias
 
 import attrs
 
+from .. import wire
 from ..audio.formats import PCM16, AudioFormat
 from ..errors import LocalProtocolError, RemoteProtocolError
 from ..testing.scripts import ResponseScript, ScriptAudio, ScriptCall, ScriptText
@@ -28,6 +29,7 @@ __all__ = [
     "token_logprobs",
     "transcript_for",
     "transcript_pieces",
+    "transcription_events",
     "vad_for",
 ]
 
@@ -117,6 +119,37 @@ def transcript_for(source: Transcripts | None, index: int, audio: bytes, ms: flo
 def transcript_pieces(text: str) -> list[str]:
     """A transcript's deltas: a word (with its trailing space) each."""
     return re.findall(r"\S+\s*", text) or ([text] if text else [])
+
+
+def transcription_events(
+    completed: wire.InputAudioTranscriptionCompleted,
+    text: str,
+    new_id: Callable[[str], str],
+    *,
+    logprobs: bool,
+) -> list[wire.ServerEvent]:
+    """A turn's input transcription as the server streams it: a delta a word, then
+    ``completed`` with the whole ``text`` (and the ``logprobs`` when ``include`` asks)."""
+    pieces = transcript_pieces(text)
+    out: list[wire.ServerEvent] = [
+        wire.InputAudioTranscriptionDelta(
+            event_id=new_id("event"),
+            item_id=completed.item_id,
+            content_index=0,
+            delta=piece,
+            logprobs=token_logprobs([piece]) if logprobs else None,
+        )
+        for piece in pieces
+    ]
+    out.append(
+        attrs.evolve(
+            completed,
+            event_id=new_id("event"),
+            transcript=text,
+            logprobs=token_logprobs(pieces) if logprobs else None,
+        )
+    )
+    return out
 
 
 def token_logprobs(pieces: list[str]) -> list[dict[str, Any]]:

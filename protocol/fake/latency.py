@@ -13,16 +13,23 @@ docs/fake-server.md ("Time") for the figures of ``REALISTIC_LATENCY`` and where 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import attrs
 
+from .. import wire
 from ..errors import LocalProtocolError
 from ..testing.scripts import estimate_tokens
 
 __all__ = ["INSTANT", "REALISTIC_LATENCY", "REALISTIC_PACE", "Latency", "Waits"]
 
 _MASK = (1 << 64) - 1
+_TEXT_DELTAS = (
+    wire.ResponseOutputTextDelta,
+    wire.ResponseFunctionCallArgumentsDelta,
+    wire.ResponseOutputAudioTranscriptDelta,
+)
 
 
 def _finite_non_negative(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
@@ -108,6 +115,20 @@ class Waits:
         z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
         unit = (z ^ (z >> 31)) / 2.0**64
         return 1.0 - jitter + 2.0 * jitter * unit
+
+    def after(
+        self, events: list[wire.ServerEvent], pace: float, bytes_per_ms: Callable[[str], float]
+    ) -> float:
+        """Seconds the model takes to produce what a response's step carried: its audio
+        times ``pace`` (a transcript rides with its audio), else its text's tokens."""
+        audio_ms = 0.0
+        text = ""
+        for event in events:
+            if isinstance(event, wire.ResponseOutputAudioDelta):
+                audio_ms += len(event.delta) / bytes_per_ms(event.item_id)
+            elif isinstance(event, _TEXT_DELTAS):
+                text += event.delta
+        return audio_ms * pace / 1000 if audio_ms else self.tokens(text)
 
     def first_token(self) -> float:
         """Seconds from ``response.created`` to the first output."""

@@ -13,13 +13,20 @@ frames and clock readings and sends what it returns. Inside, three layers:
    energy VAD makes the model's ``speech_started``/``speech_stopped``, and drops the audio that
    can no longer be part of a turn, so the input buffer stays bounded), the idle timeout,
    transcripts of committed audio, speech in place of the model's silent audio deltas, a
-   brain for responses nobody scripted, pacing on the timer, expiry, the beta dialect.
+   brain for responses nobody scripted, time (the latency model), expiry, the beta dialect.
 3. A ``FakeScript``, walked beside all that, for deterministic tests and fault injection.
 
 Everything that happens is caused by a call: ``connected``, ``receive``, ``timer``. Time comes
-only from their ``now``, ids from counters, so the same calls give the same frames. Deadlines
-(paced streaming, the idle timeout, a script's ``Delay``, expiry) are kept side by side and
-fired in time order by whichever call comes at or after them. See docs/fake-server.md.
+only from their ``now``, ids from counters, waits from the latency model (``latency.Waits``:
+figures varied by a jitter computed from a seed), so the same calls give the same frames.
+Deadlines are kept side by side in a ``Timeline`` and fired in time order by whichever call
+comes at or after them: each active response's next step (``response.created`` goes out at
+once, the first output ``first_token_ms`` later, then each delta when the one before it would
+have been produced: audio at ``pace``, text at ``tokens_per_s``; every response on its own
+time, so out-of-band ones stream beside the conversation's), each turn's transcription, the
+idle timeout (from the end of playback of the last audio), a script's ``Delay``, expiry. At
+``pace=0`` nothing waits: a response streams whole the moment it starts. See
+docs/fake-server.md.
 """
 
 from __future__ import annotations
@@ -42,9 +49,8 @@ from ._media import (
     brain_script,
     read_format,
     silence,
-    token_logprobs,
     transcript_for,
-    transcript_pieces,
+    transcription_events,
     vad_for,
 )
 from ._rules import FrameProblem, decode_frame, item_problem, response_problem, session_problem
@@ -417,26 +423,8 @@ class FakeRealtimeServer:
         """The transcription of a committed turn: its deltas (a word each) and ``completed``,
         at once, or queued to stream after the latency model's delay."""
         text = self.heard.get(event.item_id, event.transcript)
-        pieces = transcript_pieces(text)
         logprobs = INCLUDE_LOGPROBS in (self.model.session.get("include") or ())
-        out: list[wire.ServerEvent] = [
-            wire.InputAudioTranscriptionDelta(
-                event_id=self.model.new_id("event"),
-                item_id=event.item_id,
-                content_index=0,
-                delta=piece,
-                logprobs=token_logprobs([piece]) if logprobs else None,
-            )
-            for piece in pieces
-        ]
-        out.append(
-            attrs.evolve(
-                event,
-                event_id=self.model.new_id("event"),
-                transcript=text,
-                logprobs=token_logprobs(pieces) if logprobs else None,
-            )
-        )
+        out = transcription_events(event, text, self.model.new_id, logprobs=logprobs)
         if self.config.instant or not self.config.latency.transcription_paced:
             self._keep_transcript(event.item_id, text)
             return out
@@ -514,30 +502,15 @@ class FakeRealtimeServer:
         while not self.closed and self.model.run(response_id) is not None:
             events = self.model.step(response_id)
             self._send(events)
-            wait = self._wait_after(events)
+            wait = self._waits.after(events, self.config.pace, self._bytes_per_ms)
             if wait > 0 and self.model.run(response_id) is not None:
                 self._timeline.set(RESPONSE, at + wait, response_id)
                 return
         self._timeline.pop(RESPONSE, response_id)
 
-    def _wait_after(self, events: list[wire.ServerEvent]) -> float:
-        """How long the model takes to produce what these events carry (seconds)."""
-        audio_ms = 0.0
-        text = ""
-        for event in events:
-            if isinstance(event, wire.ResponseOutputAudioDelta):
-                track = self._speech.get(event.item_id)
-                audio_ms += len(event.delta) / (track.bytes_per_ms if track is not None else 48.0)
-            elif isinstance(
-                event,
-                wire.ResponseOutputTextDelta
-                | wire.ResponseFunctionCallArgumentsDelta
-                | wire.ResponseOutputAudioTranscriptDelta,
-            ):
-                text += event.delta
-        if audio_ms:
-            return audio_ms * self.config.pace / 1000  # a transcript rides with its audio
-        return self._waits.tokens(text)
+    def _bytes_per_ms(self, item_id: str) -> float:
+        track = self._speech.get(item_id)
+        return track.bytes_per_ms if track is not None else 48.0
 
     def _transcribe(self, item_id: str, at: float) -> None:
         """The next transcription deltas of a turn, until one takes time; ``completed`` after
@@ -548,11 +521,7 @@ class FakeRealtimeServer:
             if isinstance(event, wire.InputAudioTranscriptionCompleted):
                 self._keep_transcript(item_id, event.transcript)
             self._put(event)
-            wait = (
-                self._waits.transcript_piece(event.delta or "")
-                if isinstance(event, wire.InputAudioTranscriptionDelta)
-                else 0.0
-            )
+            wait = self._waits.transcript_piece(getattr(event, "delta", None) or "")
             if wait > 0 and queue:
                 self._timeline.set(TRANSCRIPTION, at + wait, item_id)
                 return
