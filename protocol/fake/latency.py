@@ -85,8 +85,8 @@ INSTANT = Latency()
 REALISTIC_LATENCY = Latency(
     first_token_ms=350.0,
     tokens_per_s=50.0,
-    transcription_ms=500.0,
-    transcription_tokens_per_s=50.0,
+    transcription_ms=250.0,
+    transcription_tokens_per_s=200.0,
     jitter=0.3,
 )
 """The figures ``serve-fake`` and the pytest plugin use by default (docs/fake-server.md says
