@@ -362,3 +362,53 @@ def test_transcript_deltas_carry_an_obfuscation_as_the_real_servers_do() -> None
     assert [o.obfuscation for o in again if isinstance(o, type(deltas[0]))] == [
         d.obfuscation for d in deltas
     ]  # deterministic
+
+
+@pytest.mark.parametrize(
+    ("item", "code", "param", "message"),
+    [
+        (
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": 5}]},
+            "invalid_type",
+            "item.content[0].text",
+            "Invalid type for 'item.content[0].text': expected a string, but got an integer"
+            " instead.",
+        ),
+        (
+            {"type": "message", "role": "user", "content": "hello"},
+            "invalid_type",
+            "item.content",
+            "Invalid type for 'item.content': expected an array, but got a string instead.",
+        ),
+        (
+            {"type": "function_call_output", "call_id": 3, "output": "x"},
+            "invalid_type",
+            "item.call_id",
+            "Invalid type for 'item.call_id': expected a string, but got an integer instead.",
+        ),
+        (
+            {"type": "message", "role": "user", "content": [{"type": "input_audio", "audio": "!"}]},
+            "invalid_type",
+            "item.content[0].audio",
+            "Invalid type for 'item.content[0].audio': expected base64-encoded audio.",
+        ),
+        (
+            {
+                "type": "message",
+                "role": "assistant",
+                "status": "weird",
+                "content": [{"type": "output_text", "text": "x"}],
+            },
+            "invalid_value",
+            "item.status",
+            "Invalid value: 'weird'. Supported values are: 'completed', 'incomplete',"
+            " 'in_progress'.",
+        ),
+    ],
+)
+def test_an_item_of_the_wrong_json_type_is_invalid_type_in_the_apis_words(
+    item: dict[str, Any], code: str, param: str, message: str
+) -> None:
+    # Regression: these were invalid_value, worded by the library's item reader.
+    (error,) = errors(Client().send(wire.ConversationItemCreate(item=item)))
+    assert (error.code, error.param, error.message) == (code, param, message)

@@ -246,13 +246,7 @@ def item_problem(item: Any, where: str = "item") -> FrameProblem | None:
         parsed = item_from_wire(item)
     except RemoteProtocolError as exc:
         field = f"{where}.{exc.field}" if exc.field and exc.field != "item" else where
-        if "(missing)" in str(exc):
-            return FrameProblem(
-                code="missing_required_parameter",
-                message=f"Missing required parameter: {field!r}.",
-                param=field,
-            )
-        return FrameProblem(code="invalid_value", message=f"Invalid value: {exc}.", param=field)
+        return _item_refusal(str(exc), field)
     if isinstance(parsed, UnknownItem):
         return FrameProblem(
             code="invalid_value",
@@ -260,6 +254,44 @@ def item_problem(item: Any, where: str = "item") -> FrameProblem | None:
             param=where,
         )
     return None
+
+
+# What the items' reader says (``protocol.items``), in the API's words.
+_WRONG_TYPE = re.compile(r"must be (?P<expected>.+?) \(got (?P<got>\w+)\)$")
+_NOT_ONE_OF = re.compile(r"must be one of (?P<choices>.+), not (?P<value>.+)$")
+_JSON_KINDS = {
+    "str": "a string",
+    "int": "an integer",
+    "float": "a number",
+    "bool": "a boolean",
+    "list": "an array",
+    "dict": "an object",
+    "NoneType": "null",
+}
+
+
+def _item_refusal(reason: str, field: str) -> FrameProblem:
+    if reason.endswith("(missing)"):
+        return FrameProblem(
+            code="missing_required_parameter",
+            message=f"Missing required parameter: {field!r}.",
+            param=field,
+        )
+    wrong = _WRONG_TYPE.search(reason)
+    if wrong is not None:
+        got = _JSON_KINDS.get(wrong["got"], wrong["got"])
+        expected = wrong["expected"].replace("a list", "an array")
+        message = f"Invalid type for {field!r}: expected {expected}, but got {got} instead."
+        return FrameProblem(code="invalid_type", message=message, param=field)
+    if reason.endswith("is not valid base64"):
+        message = f"Invalid type for {field!r}: expected base64-encoded audio."
+        return FrameProblem(code="invalid_type", message=message, param=field)
+    choice = _NOT_ONE_OF.search(reason)
+    if choice is not None:
+        supported = ", ".join(repr(c) for c in choice["choices"].split(", "))
+        message = f"Invalid value: {choice['value']}. Supported values are: {supported}."
+        return FrameProblem(code="invalid_value", message=message, param=field)
+    return FrameProblem(code="invalid_value", message=f"Invalid value for {field!r}.", param=field)
 
 
 def response_problem(
