@@ -13,6 +13,7 @@ from typing import Any
 import anyio
 import pytest
 from openai.resources.realtime.realtime import AsyncRealtimeConnection
+from realtime_sansio.protocol.fake import FakeServerConfig
 from test_interop import fake_server, next_event, openai_client
 
 pytestmark = [pytest.mark.anyio, pytest.mark.parametrize("anyio_backend", ["asyncio"])]
@@ -31,7 +32,7 @@ async def until(connection: AsyncRealtimeConnection, kind: str, seen: list[Any])
 async def test_back_to_back_response_creates_in_text_mode_meet_the_refusal() -> None:
     seen: list[Any] = []
     async with (
-        fake_server() as port,
+        fake_server(FakeServerConfig.realistic()) as port,
         openai_client(port).realtime.connect(model="gpt-realtime") as connection,
     ):
         await connection.session.update(session=TEXT_SESSION)  # type: ignore[arg-type]
@@ -145,7 +146,7 @@ RULES: list[tuple[dict[str, Any], str, str]] = [
 async def test_each_rule_is_answered_as_the_api_answers_it() -> None:
     seen: list[Any] = []
     async with (
-        fake_server() as port,
+        fake_server(FakeServerConfig.realistic()) as port,
         openai_client(port).realtime.connect(model="gpt-realtime") as connection,
     ):
         await until(connection, "session.created", seen)
