@@ -21,6 +21,7 @@ from .voice import speech_duration_ms, synthesize_speech
 __all__ = [
     "SEMANTIC_SILENCE_MS",
     "SpeechTrack",
+    "TranscriptionEvent",
     "Transcripts",
     "brain_script",
     "placeholder_transcript",
@@ -32,6 +33,10 @@ __all__ = [
     "transcription_events",
     "vad_for",
 ]
+
+TranscriptionEvent: TypeAlias = (
+    wire.InputAudioTranscriptionDelta | wire.InputAudioTranscriptionCompleted
+)
 
 Transcripts: TypeAlias = Mapping[int, str] | Callable[[int, bytes], str | None]
 """The transcript of the n-th committed user audio (0 first): a mapping, or a function of
@@ -127,11 +132,11 @@ def transcription_events(
     new_id: Callable[[str], str],
     *,
     logprobs: bool,
-) -> list[wire.ServerEvent]:
+) -> list[TranscriptionEvent]:
     """A turn's input transcription as the server streams it: a delta a word, then
     ``completed`` with the whole ``text`` (and the ``logprobs`` when ``include`` asks)."""
     pieces = transcript_pieces(text)
-    out: list[wire.ServerEvent] = [
+    out: list[TranscriptionEvent] = [
         wire.InputAudioTranscriptionDelta(
             event_id=new_id("event"),
             item_id=completed.item_id,

@@ -46,6 +46,7 @@ from ._config import FakeServerConfig
 from ._facts import expiry_message, obfuscation, rate_limits, to_beta
 from ._media import (
     SpeechTrack,
+    TranscriptionEvent,
     brain_script,
     read_format,
     silence,
@@ -130,7 +131,7 @@ class FakeRealtimeServer:
         self._started_at = 0.0
         self._timeline = Timeline()
         self._waits = Waits(self.config.latency)
-        self._transcribing: dict[str, deque[wire.ServerEvent]] = {}
+        self._transcribing: dict[str, deque[TranscriptionEvent]] = {}
         self._playback_end = 0.0  # when the conversation's audio so far ends playing
         self._drop_budget: int | None = None
         self._vad_key: tuple[str, str] | None = None
@@ -424,10 +425,11 @@ class FakeRealtimeServer:
         at once, or queued to stream after the latency model's delay."""
         text = self.heard.get(event.item_id, event.transcript)
         logprobs = INCLUDE_LOGPROBS in (self.model.session.get("include") or ())
-        out = transcription_events(event, text, self.model.new_id, logprobs=logprobs)
         if self.config.instant or not self.config.latency.transcription_paced:
             self._keep_transcript(event.item_id, text)
-            return out
+            return [*transcription_events(event, text, self.model.new_id, logprobs=logprobs)]
+        # Queued without ids: each gets its own when it goes out, in the order of the frames.
+        out = transcription_events(event, text, lambda prefix: "", logprobs=logprobs)
         self._transcribing[event.item_id] = deque(out)
         self._timeline.set(TRANSCRIPTION, self._now + self._waits.transcription(), event.item_id)
         return []
@@ -517,7 +519,7 @@ class FakeRealtimeServer:
         the last."""
         queue = self._transcribing.get(item_id)
         while queue and not self.closed:
-            event = queue.popleft()
+            event = attrs.evolve(queue.popleft(), event_id=self.model.new_id("event"))
             if isinstance(event, wire.InputAudioTranscriptionCompleted):
                 self._keep_transcript(item_id, event.transcript)
             self._put(event)
