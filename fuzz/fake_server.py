@@ -4,11 +4,12 @@
     python fuzz/fake_server.py corpus_dir -max_total_time=600
     FUZZ_PLAIN_CODECS=1 python fuzz/fake_server.py -runs=100000   # without the codecs' coverage
 
-Each input is one session: the first byte picks the dialect (GA or beta) and the pace (0, or
-real time on the timer); the rest is a sequence of steps, each a client frame (raw bytes as
-text, an object of a real client event type with fuzzed fields, or a real client event
-mutated at fuzzer-chosen places: null, {}, [], strings, huge numbers, deep nesting, keys
-dropped or added) or a clock step that fires the server's timer when it is due.
+Each input is one session: the first byte picks the dialect (GA or beta) and the timing
+(instant, audio in real time on the timer, or the realistic latency model); the rest is a
+sequence of steps, each a client frame (raw bytes as text, an object of a real client event
+type with fuzzed fields, or a real client event mutated at fuzzer-chosen places: null, {}, [],
+strings, huge numbers, deep nesting, keys dropped or added) or a clock step that fires the
+server's timer when it is due.
 
 The invariant is docs/fake-server.md's promise: whatever the client sends, no call raises;
 every output is a close, or a frame that parses as JSON and that our client codec decodes as
@@ -135,9 +136,15 @@ def checked(outputs: list[ServerOutput], dialect: wire.Dialect) -> None:
 
 def test_one_input(data: bytes) -> None:
     fdp = atheris.FuzzedDataProvider(data)
-    flags = fdp.ConsumeIntInRange(0, 3)
+    flags = fdp.ConsumeIntInRange(0, 5)
     dialect: wire.Dialect = "beta" if flags & 1 else "ga"
-    server = FakeRealtimeServer(FakeServerConfig(dialect=dialect, pace=1.0 if flags & 2 else 0.0))
+    timing = flags >> 1  # instant, real time, or the latency model of the real server
+    config = (
+        FakeServerConfig.realistic(dialect=dialect)
+        if timing == 2
+        else FakeServerConfig(dialect=dialect, pace=float(timing))
+    )
+    server = FakeRealtimeServer(config)
     now = 0.0
     checked(server.connected(now), dialect)
     for _ in range(fdp.ConsumeIntInRange(1, 8)):

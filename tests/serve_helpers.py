@@ -26,9 +26,11 @@ def first_line(process: subprocess.Popen[str], timeout: float = 15) -> str:
 @contextlib.contextmanager
 def serving(*options: str) -> Iterator[str]:
     """A ``realtime-sansio serve-fake`` subprocess on a free port: its URL, from the line it
-    prints; on exit, SIGTERM must stop it cleanly."""
+    prints; on exit, SIGTERM must stop it cleanly. Instant (``--pace 0``) unless the options
+    set a pace: these tests are about the command, not the latency model."""
+    pace = [] if "--pace" in options else ["--pace", "0"]
     process = subprocess.Popen(
-        [*CLI, "serve-fake", "--port", "0", *options],
+        [*CLI, "serve-fake", "--port", "0", *pace, *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -119,7 +119,8 @@ def test_demo_with_a_16_khz_stereo_input(
     assert main(["demo", "--input", str(source), "--output", str(output)]) == 0
     out, err = capsys.readouterr()
     assert "from input.wav (16000 Hz, 2 channels -> 24000 Hz mono)" in out
-    assert "server VAD: speech started at 40" in out  # after the 4 s of silence
+    # The onset, after the 4 s of silence, less the 300 ms of prefix padding.
+    assert "server VAD: speech started at 3700 ms" in out
     assert "user (transcribed): (" in out  # the fake's placeholder for unknown speech
     assert "[#####.....] 50%" in err
     assert err.rstrip().endswith("[##########] 100%")

@@ -62,9 +62,10 @@ def test_speech_after_long_silence_commits_with_its_prefix_padding(
     speech = synthesize_speech("What is the weather in Paris today")
     out = client.stream(speech + silence(PCM16, 1000))
     started = one(out, wire.InputAudioBufferSpeechStarted)
-    assert started.audio_start_ms >= TEN_MINUTES_MS  # positions stay on the session's clock
-    # The turn is the stream from prefix_padding_ms before the first loud frame on.
+    # The turn is the stream from prefix_padding_ms before the first loud frame on, and
+    # speech_started says where that is, on the session's clock (what was dropped counts).
     (speech_onset,) = [e.ms for e in EnergyVad(PCM16, prefix_padding_ms=0).feed(speech)][:1]
+    assert started.audio_start_ms == TEN_MINUTES_MS + speech_onset - prefix_padding_ms
     streamed = silence(PCM16, TEN_MINUTES_MS) + speech + silence(PCM16, 1000)
     start = (TEN_MINUTES_MS + speech_onset - prefix_padding_ms) * 48
     (turn,) = turns
@@ -95,11 +96,15 @@ def test_push_to_talk_past_the_cap_is_refused_append_by_append() -> None:
 def test_speech_that_reaches_the_cap_under_vad_ends_its_turn_there() -> None:
     client, turns = fake(max_input_audio_s=2.0)
     client.update(output_modalities=["text"])
-    # Five seconds of speech without a pause: no turn may outgrow the buffer.
+    # Five seconds of speech without a pause: no turn may outgrow the buffer. Its level dips
+    # for one 20 ms frame in five, as speech does between syllables (too short to end the
+    # turn; enough to keep the VAD's noise floor down: steady sound would end it by itself).
     words = " ".join(["weather"] * 40)
     speech = np.frombuffer(synthesize_speech(words), "<i2")
-    loud = np.where(np.abs(speech) < 2000, 2000, speech).astype("<i2").tobytes()[: 5 * 48_000]
-    out = client.stream(loud)
+    loud = np.where(np.abs(speech) < 2000, 2000, speech).astype("<i2")[: 5 * 24_000].copy()
+    for start in range(0, len(loud), 2400):
+        loud[start : start + 480] = 0
+    out = client.stream(loud.tobytes())
     assert errors(out) == []
     assert len(events(out, wire.InputAudioBufferCommitted)) >= 2
     assert all(len(turn) <= 2 * 48_000 for turn in turns)

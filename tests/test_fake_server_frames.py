@@ -128,8 +128,8 @@ GA_SESSION = {"type": "realtime"}
                 "type": "session.update",
                 "session": {"turn_detection": {"type": "server_vad", "threshold": 7}},
             },
-            "invalid_value",
-            "session.turn_detection",
+            "integer_above_max_value",
+            "session.turn_detection.threshold",
         ),
         (
             # Found by the fuzz test: session.updated echoed a model beta clients cannot read.

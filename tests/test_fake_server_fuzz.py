@@ -1,5 +1,6 @@
 """The fake server never raises, proven the way the decoder is: hypothesis feeds it sessions of
-random and mutated client frames, in both dialects, with its timer fired as a host would.
+random and mutated client frames, in both dialects, instant, paced or timed like the real
+server, with its timer fired as a host would.
 
 The invariant, for every call: no exception; every output is a frame that parses as JSON and
 validates against the ``openai`` package's models (GA, or beta for the beta dialect), or a
@@ -68,6 +69,42 @@ EXTRA_SAMPLES: list[dict[str, Any]] = [
             "content": [{"type": "input_text", "text": "What's the weather in Paris?"}],
         },
     },
+    # The rest of the GA surface (issue 10): every parameter the fake now reads.
+    {
+        "type": "session.update",
+        "session": {
+            "type": "realtime",
+            "include": ["item.input_audio_transcription.logprobs"],
+            "reasoning": {"effort": "low"},
+            "parallel_tool_calls": True,
+            "truncation": {"type": "retention_ratio", "retention_ratio": 0.5},
+            "tool_choice": {"type": "function", "name": "get_weather"},
+            "max_output_tokens": 5,
+            "tracing": {"workflow_name": "fuzz"},
+            "tools": [
+                {
+                    "type": "function",
+                    "name": "get_weather",
+                    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+                },
+                {"type": "mcp", "server_label": "docs", "require_approval": "never"},
+            ],
+        },
+    },
+    {
+        "type": "response.create",
+        "response": {
+            "conversation": "none",
+            "input": [{"type": "item_reference", "id": "item_1"}],
+            "tool_choice": "required",
+            "tools": [{"type": "function", "name": "lookup"}],
+            "max_output_tokens": 3,
+            "reasoning": {"effort": "minimal"},
+            "parallel_tool_calls": False,
+            "audio": {"output": {"format": {"type": "audio/pcma"}, "voice": "marin"}},
+        },
+    },
+    {"type": "response.create", "response": {"input": [], "output_modalities": ["audio"]}},
 ]
 SAMPLES = [*CLIENT_SAMPLES.values(), *EXTRA_SAMPLES]
 # The events whose objects the fake reads deep down: mutated more often.
@@ -231,10 +268,15 @@ def fuzz_sessions(dialect: str, examples: int = 200) -> Callable[..., None]:
             min_size=1,
             max_size=8,
         ),
-        pace=st.sampled_from([0.0, 1.0]),
+        timing=st.sampled_from(["instant", "real time", "realistic"]),
     )
-    def run(steps: list[tuple[str, float, bool]], pace: float) -> None:
-        server = FakeRealtimeServer(FakeServerConfig(dialect=dialect, pace=pace))  # type: ignore[arg-type]
+    def run(steps: list[tuple[str, float, bool]], timing: str) -> None:
+        config = {
+            "instant": FakeServerConfig(dialect=dialect),  # type: ignore[arg-type]
+            "real time": FakeServerConfig(dialect=dialect, pace=1.0),  # type: ignore[arg-type]
+            "realistic": FakeServerConfig.realistic(dialect=dialect),
+        }[timing]
+        server = FakeRealtimeServer(config)
         now = drive(server, steps, dialect)
         still_serves(server, now, dialect)
 

@@ -4,7 +4,7 @@ and ``replay``.
     realtime-sansio demo [--fake | --live | --url URL] [--input FILE.wav] [--output FILE.wav]
                          [--record FILE.jsonl]
     realtime-sansio serve-fake [--host 127.0.0.1] [--port 8765] [--script FILE.json]
-                               [--record DIR]
+                               [--pace 0.5] [--require-key KEY] [--record DIR]
     realtime-sansio probe [--timeout-ms 8000] [--model gpt-realtime] [--url URL]
     realtime-sansio voice [--fake | --live | --url URL] [--input FILE.wav] [--output FILE.wav]
                           [--agent] [--vad energy|silero]
@@ -98,9 +98,9 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-async def _serve(
-    host: str, port: int, script: FakeScript | None, pace: float, record: str | None
-) -> None:
+async def _serve(args: argparse.Namespace, script: FakeScript | None) -> None:
+    host = args.host
+
     def ready(bound: int) -> None:
         url = f"ws://{_url_host(host)}:{bound}"
         print(
@@ -113,8 +113,17 @@ async def _serve(
         if sys.platform != "win32":
             # SIGTERM ends it as cleanly as Ctrl-C (a container's stop, a test's terminate).
             task_group.start_soon(_stop_on_sigterm, task_group.cancel_scope)
-        config = FakeServerConfig(pace=pace)
-        await serve_fake(host, port, script, config=config, ready=ready, record_dir=record)
+        # Timed like the real server; --pace 0 is the instant mode.
+        pace = {} if args.pace is None else {"pace": args.pace}
+        await serve_fake(
+            host,
+            args.port,
+            script,
+            config=FakeServerConfig.realistic(**pace),
+            ready=ready,
+            record_dir=args.record,
+            require_key=args.require_key,
+        )
 
 
 async def _stop_on_sigterm(scope: anyio.CancelScope) -> None:
@@ -133,7 +142,7 @@ def _serve_fake(args: argparse.Namespace) -> int:
             raise CliError(f"cannot record in {args.record}: {exc.strerror or exc}") from exc
     try:
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it is meant to stop
-            anyio.run(_serve, args.host, args.port, script, args.pace, args.record)
+            anyio.run(_serve, args, script)
     except BaseException as exc:
         leaf = _leaf(exc)
         if isinstance(leaf, OSError):  # the port is taken, the address is not ours...
@@ -408,8 +417,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--pace",
         type=_pace,
-        default=0.0,
-        help="audio pacing: 0 streams a reply at once (default), 1.0 in real time",
+        default=None,
+        help=(
+            "audio pacing: 0.5 (default) generates audio twice as fast as it plays, with the"
+            " real server's latencies; 1.0 in real time; 0 streams a reply at once (no latency)"
+        ),
+    )
+    serve.add_argument(
+        "--require-key",
+        metavar="KEY",
+        help="accept only connections that carry KEY (a 401 with the API's body otherwise)",
     )
     serve.add_argument(
         "--record", metavar="DIR", help="record each connection in a file of its own in DIR"

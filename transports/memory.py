@@ -11,6 +11,7 @@ reason passed to the other side as ``ConnectionClosed``.
 
 from __future__ import annotations
 
+import time
 from types import TracebackType
 
 import anyio
@@ -108,7 +109,7 @@ class FakeServerTransport:
         if self._core is None:
             from realtime_sansio.protocol.fake import FakeRealtimeServer
 
-            self._core = FakeRealtimeServer()
+            self._core = FakeRealtimeServer(epoch=time.time() - anyio.current_time())
         client, server = memory_pair(self._max_frames)
         group = anyio.create_task_group()
         await group.__aenter__()

@@ -49,6 +49,7 @@ from .base import ClosingOnExit, ConnectionClosed
 __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",
     "MAX_REFUSAL_BODY_BYTES",
+    "Handshake",
     "HandshakeError",
     "HttpHandler",
     "StreamHttpHandler",
@@ -512,6 +513,19 @@ async def _answer_http(data: bytes, http_handler: HttpHandler) -> bytes:
     return answer + connection.send(h11.EndOfMessage())
 
 
+Handshake = Callable[[ws.Request], ws.AcceptConnection | tuple[int, bytes]]
+"""Answers an upgrade request: accept it, or refuse it with ``(status, JSON body)``."""
+
+
+async def _refuse(
+    stream: anyio.abc.ByteStream, connection: WSConnection, status: int, body: bytes
+) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    refusal = ws.RejectConnection(status_code=status, headers=headers, has_body=True)
+    await stream.send(connection.send(refusal) + connection.send(ws.RejectData(data=body)))
+    await stream.aclose()
+
+
 async def serve_websocket(
     handler: Callable[[WebSocketConnection], Awaitable[None]],
     host: str = "127.0.0.1",
@@ -521,13 +535,16 @@ async def serve_websocket(
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     ssl_context: ssl.SSLContext | None = None,
     http_handler: StreamHttpHandler | None = None,
+    handshake: Handshake | None = None,
 ) -> None:
     """Accept WebSocket connections on ``host:port`` until cancelled; ``ready(port)`` is
     called with the bound port (useful with ``port=0``). With a server ``ssl_context``
     (certificate loaded) the connections are TLS: clients connect with ``wss://``. A plain
     HTTP request goes to ``http_handler(stream, bytes read so far)`` when one is given (the
     fake's speech endpoints share the port; ``answering`` adapts a handler of one request), else
-    it gets 400."""
+    it gets 400. ``handshake`` answers each upgrade request: an ``AcceptConnection`` (naming a
+    subprotocol, say), or ``(status, JSON body)`` to refuse it; by default every one is
+    accepted."""
     tcp = await anyio.create_tcp_listener(local_host=host, local_port=port)
     bound = tcp.extra(anyio.abc.SocketAttribute.local_port)
     listener: anyio.abc.Listener[Any] = tcp
@@ -559,7 +576,13 @@ async def serve_websocket(
                         await stream.aclose()
                         return
                     if requests:
-                        await stream.send(connection.send(ws.AcceptConnection()))
+                        answer = (
+                            ws.AcceptConnection() if handshake is None else handshake(requests[0])
+                        )
+                        if not isinstance(answer, ws.AcceptConnection):
+                            await _refuse(stream, connection, *answer)
+                            return
+                        await stream.send(connection.send(answer))
                         break
         except (TimeoutError, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
             await stream.aclose()

@@ -12,7 +12,8 @@ server says it, ``session.audio.output``). Then ``session_problem``, ``item_prob
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -22,15 +23,14 @@ from ..config import settings_from_session_payload
 from ..errors import LocalProtocolError, RemoteProtocolError
 from ..items import UnknownItem, item_from_wire
 from ._shapes import (
-    BETA_RESPONSE,
-    BETA_SESSION,
-    GA_RESPONSE,
-    GA_SESSION,
     MAX_NESTING,
     FrameProblem,
+    Shape,
     nested_deeper_than,
+    range_problem,
     shape_problem,
 )
+from ._surface import BETA_RESPONSE, BETA_SESSION, GA_RESPONSE, GA_SESSION
 
 __all__ = [
     "MAX_NESTING",
@@ -40,6 +40,12 @@ __all__ = [
     "response_problem",
     "session_problem",
 ]
+
+_ITEM_REFERENCE = Shape(
+    kinds=frozenset({"object"}),
+    fields={"type": Shape(kinds=frozenset({"string"})), "id": Shape(kinds=frozenset({"string"}))},
+    required=frozenset({"id"}),
+)
 
 _CLIENT_TYPES = tuple(sorted(cls.type for cls in wire.CLIENT_EVENT_CLASSES))
 
@@ -74,6 +80,10 @@ def _shape_of(event: wire.ClientEvent, text: str, dialect: wire.Dialect) -> Fram
         return FrameProblem(
             code="invalid_json",
             message=f"The event is nested deeper than {MAX_NESTING} levels.",
+        )
+    if isinstance(event, wire.ConversationItemTruncate):
+        return range_problem(event.audio_end_ms, "audio_end_ms", 0, None) or range_problem(
+            event.content_index, "content_index", 0, None
         )
     if not isinstance(event, wire.SessionUpdate | wire.ResponseCreate):
         return None
@@ -152,21 +162,65 @@ def _refusal(text: str, dialect: wire.Dialect, failure: RemoteProtocolError) -> 
     )
 
 
-def session_problem(session: Mapping[str, Any], dialect: wire.Dialect) -> FrameProblem | None:
+def session_problem(
+    session: Mapping[str, Any], dialect: wire.Dialect, current: Mapping[str, Any] | None = None
+) -> FrameProblem | None:
     """What the real server would refuse in a ``session.update``'s values (in GA terms, its
-    shape already checked by ``decode_frame``), or None. ``param`` is in the dialect's terms."""
-    tools = _tools_problem(session.get("tools", []))
-    if tools is not None:
-        return tools
+    shape already checked by ``decode_frame``), given the ``current`` session, or None.
+    ``param`` is in the dialect's terms."""
+    if current is not None:
+        problem = _fixed_problem(session, current)
+        if problem is not None:
+            return attrs.evolve(problem, param=_in_dialect(problem.param or "", dialect))
     try:
         settings_from_session_payload(session, event_type="session.update")
     except (RemoteProtocolError, LocalProtocolError) as exc:
         field = getattr(exc, "field", None)
         param = _in_dialect(f"session.{field}" if field else "session", dialect)
         return FrameProblem(
-            code="invalid_value", message=f"Invalid value for {param!r}: {exc}", param=param
+            code="invalid_value",
+            message=f"Invalid value for {param!r}: {_api_words(str(exc))}.",
+            param=param,
         )
     return None
+
+
+def _fixed_problem(session: Mapping[str, Any], current: Mapping[str, Any]) -> FrameProblem | None:
+    """The settings a session keeps once set: its model, and tracing once it is on (the
+    ``openai`` types: "Once tracing is enabled for a session, the configuration cannot be
+    modified")."""
+    model = session.get("model")
+    if model is not None and "model" in current and model != current["model"]:
+        return FrameProblem(
+            code="invalid_value",
+            message=(
+                f"Invalid value for 'session.model': the session's model is"
+                f" {current.get('model')!r} and cannot be changed to {model!r}."
+            ),
+            param="session.model",
+        )
+    tracing = current.get("tracing")
+    if "tracing" in session and tracing is not None and session["tracing"] != tracing:
+        return FrameProblem(
+            code="invalid_value",
+            message=(
+                "Invalid value for 'session.tracing': tracing is enabled for this session, and"
+                " its configuration cannot be modified."
+            ),
+            param="session.tracing",
+        )
+    return None
+
+
+# The config's validators speak of their own classes ("SessionModelSettings.speed must
+# be..."); the API speaks of fields, and so does the fake.
+_INTERNAL_PREFIX = re.compile(r"^session field \S+ in session\.update: ")
+_CLASS_QUALIFIER = re.compile(r"\b[A-Z][A-Za-z]*(?:Settings|Config|Function)\b\.?")
+
+
+def _api_words(message: str) -> str:
+    message = _INTERNAL_PREFIX.sub("", message)
+    return _CLASS_QUALIFIER.sub("", message).strip().rstrip(".")
 
 
 def _in_dialect(path: str, dialect: wire.Dialect) -> str:
@@ -175,25 +229,6 @@ def _in_dialect(path: str, dialect: wire.Dialect) -> str:
             if path == ga or path.startswith((ga + ".", ga + "[")):
                 return beta + path[len(ga) :]
     return path
-
-
-def _tools_problem(tools: Any, path: str = "session.tools") -> FrameProblem | None:
-    """The tools must be objects; a function tool needs a name (the brain reads them)."""
-    if tools is None:
-        return None
-    if not isinstance(tools, list):
-        return _invalid_type(path, "an array")
-    for index, tool in enumerate(tools):
-        where = f"{path}[{index}]"
-        if not isinstance(tool, Mapping):
-            return _invalid_type(where, "an object")
-        if tool.get("type", "function") == "function" and not isinstance(tool.get("name"), str):
-            return FrameProblem(
-                code="missing_required_parameter",
-                message=f"Missing required parameter: '{where}.name'.",
-                param=f"{where}.name",
-            )
-    return None
 
 
 def _invalid_type(param: str, expected: str) -> FrameProblem:
@@ -211,13 +246,7 @@ def item_problem(item: Any, where: str = "item") -> FrameProblem | None:
         parsed = item_from_wire(item)
     except RemoteProtocolError as exc:
         field = f"{where}.{exc.field}" if exc.field and exc.field != "item" else where
-        if "(missing)" in str(exc):
-            return FrameProblem(
-                code="missing_required_parameter",
-                message=f"Missing required parameter: {field!r}.",
-                param=field,
-            )
-        return FrameProblem(code="invalid_value", message=f"Invalid value: {exc}.", param=field)
+        return _item_refusal(str(exc), field)
     if isinstance(parsed, UnknownItem):
         return FrameProblem(
             code="invalid_value",
@@ -227,9 +256,50 @@ def item_problem(item: Any, where: str = "item") -> FrameProblem | None:
     return None
 
 
-def response_problem(params: Mapping[str, Any]) -> FrameProblem | None:
+# What the items' reader says (``protocol.items``), in the API's words.
+_WRONG_TYPE = re.compile(r"must be (?P<expected>.+?) \(got (?P<got>\w+)\)$")
+_NOT_ONE_OF = re.compile(r"must be one of (?P<choices>.+), not (?P<value>.+)$")
+_JSON_KINDS = {
+    "str": "a string",
+    "int": "an integer",
+    "float": "a number",
+    "bool": "a boolean",
+    "list": "an array",
+    "dict": "an object",
+    "NoneType": "null",
+}
+
+
+def _item_refusal(reason: str, field: str) -> FrameProblem:
+    if reason.endswith("(missing)"):
+        return FrameProblem(
+            code="missing_required_parameter",
+            message=f"Missing required parameter: {field!r}.",
+            param=field,
+        )
+    wrong = _WRONG_TYPE.search(reason)
+    if wrong is not None:
+        got = _JSON_KINDS.get(wrong["got"], wrong["got"])
+        expected = wrong["expected"].replace("a list", "an array")
+        message = f"Invalid type for {field!r}: expected {expected}, but got {got} instead."
+        return FrameProblem(code="invalid_type", message=message, param=field)
+    if reason.endswith("is not valid base64"):
+        message = f"Invalid type for {field!r}: expected base64-encoded audio."
+        return FrameProblem(code="invalid_type", message=message, param=field)
+    choice = _NOT_ONE_OF.search(reason)
+    if choice is not None:
+        supported = ", ".join(repr(c) for c in choice["choices"].split(", "))
+        message = f"Invalid value: {choice['value']}. Supported values are: {supported}."
+        return FrameProblem(code="invalid_value", message=message, param=field)
+    return FrameProblem(code="invalid_value", message=f"Invalid value for {field!r}.", param=field)
+
+
+def response_problem(
+    params: Mapping[str, Any], has_item: Callable[[str], bool] = lambda item_id: False
+) -> FrameProblem | None:
     """What the real server would refuse in ``response.create``'s ``response`` (its shape
-    already checked by ``decode_frame``)."""
+    already checked by ``decode_frame``); ``has_item`` tells whether an ``item_reference``
+    names an item of the session."""
     conversation = params.get("conversation", "auto")
     if conversation not in ("auto", "none"):
         return _invalid_value("response.conversation", "'auto' or 'none'")
@@ -237,23 +307,34 @@ def response_problem(params: Mapping[str, Any]) -> FrameProblem | None:
     if modalities is not None and modalities not in (["text"], ["audio"]):
         return _invalid_value("response.output_modalities", "['text'] or ['audio']")
     metadata = params.get("metadata")
-    if metadata is not None and not (
-        isinstance(metadata, Mapping)
-        and all(isinstance(v, str) for v in metadata.values())
-        and len(metadata) <= 16
-    ):
-        return _invalid_value("response.metadata", "up to 16 string values")
+    if metadata is not None and len(metadata) > 16:
+        return _invalid_value("response.metadata", "up to 16 key-value pairs")
     given = params.get("input")
-    if given is not None:
-        if not isinstance(given, list):
-            return _invalid_type("response.input", "an array")
-        for index, item in enumerate(given):
-            problem = item_problem(item, f"response.input[{index}]")
-            if problem is not None:
-                return problem
-    problem = _tools_problem(params.get("tools"), "response.tools")
+    for index, item in enumerate(given if isinstance(given, list) else ()):
+        where = f"response.input[{index}]"
+        if isinstance(item, Mapping) and item.get("type") == "item_reference":
+            problem = _reference_problem(item, where, has_item)
+        else:
+            problem = item_problem(item, where)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _reference_problem(
+    item: Mapping[str, Any], where: str, has_item: Callable[[str], bool]
+) -> FrameProblem | None:
+    """An ``item_reference`` (only in a response's input): ``{"type", "id"}`` naming an item
+    of the session."""
+    problem = shape_problem(item, _ITEM_REFERENCE, where)
     if problem is not None:
         return problem
+    if not has_item(item["id"]):
+        return FrameProblem(
+            code="invalid_value",
+            message=f"Invalid value for '{where}.id': no item {item['id']!r} in the session.",
+            param=f"{where}.id",
+        )
     return None
 
 

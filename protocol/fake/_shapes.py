@@ -9,13 +9,15 @@ stops at the first problem, named with the API's path as the real server names i
   ``invalid_type`` ("Invalid type for 'session.audio.output': expected an object, but got
   null instead.");
 - a required key missing: ``missing_required_parameter``;
-- a string outside a closed set (the beta format names): ``invalid_value``.
+- a value outside a closed set (an ``include`` entry, a reasoning effort, a tool's ``type``):
+  ``invalid_value`` ("Invalid value: 'huge'. Supported values are: ...");
+- a number out of its range (``retention_ratio`` above 1): ``decimal_above_max_value``,
+  ``integer_below_min_value``... ("Invalid 'session.truncation.retention_ratio': decimal above
+  maximum value. Expected a value <= 1, but got 2 instead.").
 
-Values within the right kinds (a threshold above 1, an unknown voice) are the config's
-validators' business (``_rules.session_problem``). Shapes come from the ``openai`` package's
-request types (``RealtimeSessionCreateRequestParam``, ``RealtimeResponseCreateParamsParam``,
-and the beta ``session_update_event_param``). The walk follows the shape, never the value,
-so its depth is the shape's whatever the client nests.
+The shapes themselves, the GA and beta surfaces written from the ``openai`` package's request
+types, are in ``_surface``. The walk follows the shape, never the value, so its depth is the
+shape's whatever the client nests.
 """
 
 from __future__ import annotations
@@ -26,17 +28,13 @@ from typing import Any
 import attrs
 
 from .._repr import json_kind
-from ..config.values import TURN_DETECTION_FIELDS
 
 __all__ = [
-    "BETA_RESPONSE",
-    "BETA_SESSION",
-    "GA_RESPONSE",
-    "GA_SESSION",
     "MAX_NESTING",
     "FrameProblem",
     "Shape",
     "nested_deeper_than",
+    "range_problem",
     "shape_problem",
 ]
 
@@ -63,195 +61,20 @@ class Shape:
     kinds: frozenset[str]
     """JSON kinds (``json_kind``'s names); ``number`` takes integers too."""
     fields: Mapping[str, Shape] | None = None
-    """An object's keys and their shapes; None: any keys (a JSON schema, metadata)."""
-    open: bool = False
-    """Keys beyond ``fields`` are allowed (a tool: MCP tools have many more)."""
+    """An object's keys and their shapes; None: any keys (a JSON schema, a map)."""
     required: frozenset[str] = frozenset()
+    entries: Shape | None = None
+    """A map's values (``metadata``, ``headers``), whatever their keys."""
     items: Shape | None = None
     """An array's elements."""
-    tagged: Mapping[str, Mapping[str, Shape]] | None = None
-    """More keys, by the value of the object's ``type`` (turn detection's per-type fields)."""
-    values: frozenset[str] | None = None
-    """A string's closed set of values."""
-
-
-def _kinds(*names: str) -> frozenset[str]:
-    return frozenset(names)
-
-
-def _leaf(*kinds: str) -> Shape:
-    return Shape(kinds=_kinds(*kinds))
-
-
-_STRING, _INTEGER, _NUMBER, _BOOLEAN = (
-    _leaf("string"),
-    _leaf("integer"),
-    _leaf("number"),
-    _leaf("boolean"),
-)
-_ANY_OBJECT = _leaf("object")
-_STRINGS = Shape(kinds=_kinds("array"), items=_STRING)
-
-
-def _object(fields: Mapping[str, Shape], *extra_kinds: str, **options: Any) -> Shape:
-    return Shape(kinds=_kinds("object", *extra_kinds), fields=fields, **options)
-
-
-_FORMAT = _object({"type": _STRING, "rate": _INTEGER})
-_TURN_DETECTION_KINDS = {
-    "threshold": _NUMBER,
-    "prefix_padding_ms": _INTEGER,
-    "silence_duration_ms": _INTEGER,
-    "idle_timeout_ms": _leaf("integer", "null"),
-    "create_response": _BOOLEAN,
-    "interrupt_response": _BOOLEAN,
-    "eagerness": _STRING,
-}
-_TURN_DETECTION = _object(
-    {"type": _STRING},
-    "null",
-    required=frozenset({"type"}),
-    # Which fields go with which type is the config's knowledge, kept in one place.
-    tagged={
-        kind: {name: _TURN_DETECTION_KINDS[name] for name in names}
-        for kind, names in TURN_DETECTION_FIELDS.items()
-    },
-)
-_TRANSCRIPTION = _object(
-    {
-        "model": _STRING,
-        "language": _STRING,
-        "prompt": _STRING,
-        "delay": _STRING,
-        "keywords": _STRINGS,
-        "languages": _STRINGS,
-    },
-    "null",  # null turns transcription off
-)
-_NOISE_REDUCTION = _object({"type": _STRING, "strength": _NUMBER}, "null")
-_VOICE = _object({"id": _STRING}, "string")
-_TOOL = _object(
-    {"type": _STRING, "name": _STRING, "description": _STRING, "parameters": _ANY_OBJECT},
-    open=True,
-)
-_TOOLS = Shape(kinds=_kinds("array"), items=_TOOL)
-_TOOL_CHOICE = _object({}, "string", open=True)
-_MAX_TOKENS = _leaf("integer", "string")
-_TRACING = _object(
-    {"workflow_name": _STRING, "group_id": _STRING, "metadata": _ANY_OBJECT}, "string", "null"
-)
-_NULLABLE_OBJECT = _leaf("object", "null")
-
-GA_SESSION = _object(
-    {
-        "type": _STRING,
-        "model": _STRING,
-        "instructions": _STRING,
-        "output_modalities": _STRINGS,
-        "audio": _object(
-            {
-                "input": _object(
-                    {
-                        "format": _FORMAT,
-                        "transcription": _TRANSCRIPTION,
-                        "noise_reduction": _NOISE_REDUCTION,
-                        "turn_detection": _TURN_DETECTION,
-                    }
-                ),
-                "output": _object({"format": _FORMAT, "voice": _VOICE, "speed": _NUMBER}),
-            }
-        ),
-        "tools": _TOOLS,
-        "tool_choice": _TOOL_CHOICE,
-        "max_output_tokens": _MAX_TOKENS,
-        "tracing": _TRACING,
-        "truncation": _object({}, "string", open=True),
-        "prompt": _NULLABLE_OBJECT,
-        "include": _STRINGS,
-        "parallel_tool_calls": _BOOLEAN,
-        "reasoning": _ANY_OBJECT,
-    }
-)
-"""``session.update``'s ``session`` (GA)."""
-
-_BETA_FORMAT = Shape(kinds=_kinds("string"), values=frozenset({"pcm16", "g711_ulaw", "g711_alaw"}))
-
-# The beta protocol names its models (the openai package's beta ``Session.model``); GA takes
-# any string.
-_BETA_MODEL = Shape(
-    kinds=_kinds("string"),
-    values=frozenset(
-        {
-            "gpt-realtime",
-            "gpt-realtime-2025-08-28",
-            "gpt-4o-realtime-preview",
-            "gpt-4o-realtime-preview-2024-10-01",
-            "gpt-4o-realtime-preview-2024-12-17",
-            "gpt-4o-realtime-preview-2025-06-03",
-            "gpt-4o-mini-realtime-preview",
-            "gpt-4o-mini-realtime-preview-2024-12-17",
-        }
-    ),
-)
-
-BETA_SESSION = _object(
-    {
-        "model": _BETA_MODEL,
-        "instructions": _STRING,
-        "modalities": _STRINGS,
-        "voice": _STRING,
-        "speed": _NUMBER,
-        "input_audio_format": _BETA_FORMAT,
-        "output_audio_format": _BETA_FORMAT,
-        "input_audio_transcription": _TRANSCRIPTION,
-        "input_audio_noise_reduction": _NOISE_REDUCTION,
-        "turn_detection": _TURN_DETECTION,
-        "tools": _TOOLS,
-        "tool_choice": _STRING,
-        "temperature": _NUMBER,
-        "max_response_output_tokens": _MAX_TOKENS,
-        "tracing": _TRACING,
-        "include": _STRINGS,
-    }
-)
-"""``session.update``'s ``session`` in the beta dialect: flat, with format names."""
-
-_ITEMS = _leaf("array")  # each item is checked by _rules.item_problem
-
-GA_RESPONSE = _object(
-    {
-        "audio": _object(
-            {"output": _object({"format": _FORMAT, "voice": _VOICE})},
-        ),
-        "conversation": _STRING,
-        "input": _ITEMS,
-        "instructions": _STRING,
-        "max_output_tokens": _MAX_TOKENS,
-        "metadata": _NULLABLE_OBJECT,
-        "output_modalities": _STRINGS,
-        "prompt": _NULLABLE_OBJECT,
-        "tool_choice": _TOOL_CHOICE,
-        "tools": _TOOLS,
-    }
-)
-"""``response.create``'s ``response`` (GA)."""
-
-BETA_RESPONSE = _object(
-    {
-        "conversation": _STRING,
-        "input": _ITEMS,
-        "instructions": _STRING,
-        "max_response_output_tokens": _MAX_TOKENS,
-        "metadata": _NULLABLE_OBJECT,
-        "modalities": _STRINGS,
-        "output_audio_format": _BETA_FORMAT,
-        "temperature": _NUMBER,
-        "tool_choice": _STRING,
-        "tools": _TOOLS,
-        "voice": _STRING,
-    }
-)
-"""``response.create``'s ``response`` in the beta dialect."""
+    variants: Mapping[str, Shape] | None = None
+    """An object's shape by the value of its ``type`` (turn detection, tools, formats)."""
+    default_variant: str | None = None
+    """The variant of an object without a ``type`` (a tool is a function tool)."""
+    values: frozenset[Any] | None = None
+    """A scalar's closed set of values (applied to values of the same kind as its members)."""
+    minimum: float | None = None
+    maximum: float | None = None
 
 
 def shape_problem(value: Any, shape: Shape, path: str) -> FrameProblem | None:
@@ -260,55 +83,90 @@ def shape_problem(value: Any, shape: Shape, path: str) -> FrameProblem | None:
     accepted = kind in shape.kinds or (kind == "integer" and "number" in shape.kinds)
     if not accepted:
         return _invalid_type(path, shape.kinds, kind)
-    if shape.values is not None and value not in shape.values:
-        allowed = ", ".join(repr(v) for v in sorted(shape.values))
-        return FrameProblem(
-            code="invalid_value",
-            message=f"Invalid value: {value!r}. Supported values are: {allowed}.",
-            param=path,
-        )
-    if kind == "object" and shape.fields is not None:
+    if kind == "object":
         return _object_problem(value, shape, path)
     if kind == "array" and shape.items is not None:
         for index, element in enumerate(value):
             problem = shape_problem(element, shape.items, f"{path}[{index}]")
             if problem is not None:
                 return problem
+        return None
+    closed = shape.values is not None and any(json_kind(v) == kind for v in shape.values)
+    if closed and value not in (shape.values or ()):
+        return _invalid_value(path, value, shape.values or frozenset())
+    if kind in ("integer", "number"):
+        return range_problem(value, path, shape.minimum, shape.maximum)
+    return None
+
+
+def range_problem(
+    value: float, path: str, minimum: float | None, maximum: float | None
+) -> FrameProblem | None:
+    """A number out of ``[minimum, maximum]``, as the API words it."""
+    noun = "integer" if isinstance(value, int) else "decimal"
+    for bound, wrong, side, sign, word in (
+        (minimum, minimum is not None and value < minimum, "below", ">=", "minimum"),
+        (maximum, maximum is not None and value > maximum, "above", "<=", "maximum"),
+    ):
+        if wrong:
+            return FrameProblem(
+                code=f"{noun}_{side}_{word[:3]}_value",
+                message=(
+                    f"Invalid '{path}': {noun} {side} {word} value. Expected a value"
+                    f" {sign} {bound:g}, but got {value!r} instead."
+                ),
+                param=path,
+            )
     return None
 
 
 def _object_problem(value: Mapping[str, Any], shape: Shape, path: str) -> FrameProblem | None:
-    assert shape.fields is not None
+    if shape.variants is not None:
+        tag = value.get("type", shape.default_variant)
+        if tag is None:
+            return _missing(f"{path}.type")
+        if not isinstance(tag, str):
+            return _invalid_type(f"{path}.type", frozenset({"string"}), json_kind(tag))
+        variant = shape.variants.get(tag)
+        if variant is None:
+            return _invalid_value(f"{path}.type", tag, frozenset(shape.variants))
+        shape = variant
     for key in sorted(shape.required):
         if key not in value:
-            return FrameProblem(
-                code="missing_required_parameter",
-                message=f"Missing required parameter: '{path}.{key}'.",
-                param=f"{path}.{key}",
-            )
-    fields = shape.fields
-    if shape.tagged is not None:
-        tag = value.get("type")
-        problem = shape_problem(tag, fields["type"], f"{path}.type")
-        if problem is not None:
-            return problem
-        extra = shape.tagged.get(tag) if isinstance(tag, str) else None
-        if extra is None:
-            return None  # an unknown type: the value check names it, whatever comes with it
-        fields = {**fields, **extra}
+            return _missing(f"{path}.{key}")
     for key, element in value.items():
         where = f"{path}.{key}"
-        field = fields.get(key)
-        if field is None:
-            if shape.open:
-                continue
-            return FrameProblem(
-                code="unknown_parameter", message=f"Unknown parameter: '{where}'.", param=where
-            )
+        if shape.fields is None:
+            field = shape.entries
+            if field is None:
+                continue  # any keys, any values (a JSON schema)
+        else:
+            field = shape.fields.get(key)
+            if field is None:
+                return FrameProblem(
+                    code="unknown_parameter", message=f"Unknown parameter: '{where}'.", param=where
+                )
         problem = shape_problem(element, field, where)
         if problem is not None:
             return problem
     return None
+
+
+def _missing(param: str) -> FrameProblem:
+    return FrameProblem(
+        code="missing_required_parameter",
+        message=f"Missing required parameter: '{param}'.",
+        param=param,
+    )
+
+
+def _invalid_value(path: str, value: Any, allowed: frozenset[Any]) -> FrameProblem:
+    supported = ", ".join(repr(v) for v in sorted(allowed, key=str))
+    return FrameProblem(
+        code="invalid_value",
+        message=f"Invalid value: {value!r}. Supported values are: {supported}.",
+        param=path,
+    )
 
 
 _ARTICLES = {

@@ -99,8 +99,33 @@ def decide(
     tools: Sequence[Mapping[str, Any]] = (),
     *,
     tool_output: str | None = None,
+    tool_choice: str | Mapping[str, Any] = "auto",
 ) -> Decision:
-    """The reply to the latest turn: ``tool_output`` when the latest item is one."""
+    """The reply to the latest turn: ``tool_output`` when the latest item is one.
+
+    ``tool_choice`` is the API's: ``"auto"`` (the rules above), ``"none"`` (never a call),
+    ``"required"`` (a call whatever was said: the one the rules pick, else the first function
+    tool), or ``{"type": "function", "name": ...}`` (that function)."""
+    functions = [t for t in tools if t.get("type", "function") == "function" and t.get("name")]
+    if isinstance(tool_choice, Mapping):
+        named = next((t for t in functions if t["name"] == tool_choice.get("name")), None)
+        if named is not None:
+            return _call(named, user_text or "")
+    elif tool_choice == "none":
+        functions = []
+    decision = _decide(user_text, functions, tool_output)
+    if tool_choice == "required" and decision.tool is None and functions:
+        return _call(functions[0], user_text or "")
+    return decision
+
+
+def _call(tool: Mapping[str, Any], text: str) -> Decision:
+    return Decision(tool=str(tool["name"]), arguments=json.dumps(fill_arguments(text, tool)))
+
+
+def _decide(
+    user_text: str | None, functions: Sequence[Mapping[str, Any]], tool_output: str | None
+) -> Decision:
     if tool_output is not None:
         transferred = _transfer_target(tool_output)
         if transferred is not None:
@@ -110,7 +135,6 @@ def decide(
     if not text:
         return Decision(text="I am listening.")
     said = _words(text)
-    functions = [t for t in tools if t.get("type", "function") == "function" and t.get("name")]
     if _TRANSFER.search(text):
         for tool in functions:
             name = str(tool["name"])
@@ -127,8 +151,7 @@ def decide(
         if score >= 2 and (best is None or score > best[0]):
             best = (score, name)
     if best is not None:
-        tool = next(t for t in functions if t["name"] == best[1])
-        return Decision(tool=best[1], arguments=json.dumps(fill_arguments(text, tool)))
+        return _call(next(t for t in functions if t["name"] == best[1]), text)
     return Decision(text=f"You said: {text.rstrip('.!?')}. What else can I do for you?")
 
 
