@@ -13,10 +13,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from realtime_sansio.protocol import wire
 from realtime_sansio.protocol.errors import LocalProtocolError, RemoteProtocolError
-from realtime_sansio.protocol.wire import beta
+from realtime_sansio.protocol.wire import beta, speedups
 
 SERVER_TYPES = sorted(samples.SERVER_SAMPLES)
 CLIENT_TYPES = sorted(samples.CLIENT_SAMPLES)
+
+
+@pytest.fixture(scope="module", autouse=True, params=["stdlib", "speed"])
+def codec_path(request: pytest.FixtureRequest) -> Any:
+    """Every test here runs on both paths of the codec (``speedups``): the standard library's
+    and the speed extra's, which must give the same results."""
+    if request.param == "speed" and not speedups.AVAILABLE:
+        pytest.skip("the speed extra (orjson, pybase64) is not installed")
+    was = speedups.active()
+    speedups.use(request.param == "speed")
+    yield request.param
+    speedups.use(was)
 
 
 def test_every_server_and_client_event_type_is_modelled() -> None:

@@ -17,7 +17,7 @@ from typing import Any, Literal, TypeAlias
 
 from .._repr import json_kind
 from ..errors import LocalProtocolError, RemoteProtocolError
-from . import beta
+from . import beta, speedups
 from ._schema import Codec, compile_codec
 from .client_events import CLIENT_EVENT_CLASSES, ClientEvent, ClientEventBase, RawClientEvent
 from .server_events import (
@@ -56,7 +56,6 @@ _SERVER_DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {
 }
 _CLIENT_BY_CLASS: dict[type, Codec] = {c.cls: c for c in _CLIENT.values()}
 
-_loads = json.JSONDecoder().decode
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
@@ -64,7 +63,7 @@ def parse_json_object(data: str | bytes) -> dict[str, Any]:
     """Parse one frame into a JSON object with a string ``type``, or raise RemoteProtocolError."""
     try:
         text = data if isinstance(data, str) else bytes(data).decode("utf-8")
-        obj = _loads(text)
+        obj = speedups.loads(text)
     except (ValueError, RecursionError, TypeError) as exc:
         # ValueError covers JSONDecodeError, UnicodeDecodeError and over-long integers.
         raise RemoteProtocolError(f"malformed frame: {_brief(exc)}") from None
@@ -85,7 +84,7 @@ def decode_server_event(data: str | bytes, *, dialect: Dialect = "ga") -> Server
     if dialect == "ga" and type(data) is str:
         # The hot path, one frame per audio delta: parse_json_object's checks, inlined.
         try:
-            obj = _loads(data)
+            obj = speedups.loads(data)
         except (ValueError, RecursionError) as exc:
             raise RemoteProtocolError(f"malformed frame: {_brief(exc)}") from None
         if type(obj) is dict:
