@@ -20,12 +20,13 @@ import inspect
 import json
 import os
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import anyio
 import anyio.abc
+import anyio.lowlevel
 from realtime_sansio.protocol import (
     Agent,
     FunctionTool,
@@ -59,7 +60,11 @@ from .subscriptions import (
     former_max_buffer,
 )
 
-__all__ = ["RealtimeSession", "Runner", "SlowSubscriberError", "Subscription", "run"]
+__all__ = ["MAX_BATCH", "RealtimeSession", "Runner", "SlowSubscriberError", "Subscription", "run"]
+
+MAX_BATCH = 32
+"""Frames the reader steps in one go before the loop runs other tasks (subscribers, other
+sessions): what the transport has already received, no more than this."""
 
 
 def _tool_output(result: Any) -> str:
@@ -110,9 +115,14 @@ class RealtimeSession:
         self._tg = task_group
         self._subscriber_buffer = subscriber_buffer
         self._outgoing: deque[wire.ClientEvent | wire.RawClientEvent] = deque()
-        self._send_lock = anyio.Lock()
+        # Uncontended, it takes no trip through the scheduler (the send is the checkpoint).
+        self._send_lock = anyio.Lock(fast_acquire=True)
+        self._send_many: Callable[[list[str]], Awaitable[None]] | None = getattr(
+            transport, "send_many", None
+        )
         self._subscriptions: list[Subscription] = []
         self._timer_changed = anyio.Event()
+        self._deadline: float | None = None  # the one _tick waits for
         self._tasks: dict[str, anyio.CancelScope] = {}  # call id -> its tool task
         self._closed = anyio.Event()
         self._close_error: ConnectionClosed | None = None
@@ -251,7 +261,8 @@ class RealtimeSession:
                 self._tg.start_soon(self._transport.close, output.code, output.reason)
             else:
                 self._publish(output)
-        self._timer_changed.set()
+        if self._core.get_timer() != self._deadline:  # else _tick sleeps on, not woken
+            self._timer_changed.set()
 
     def _publish(self, event: events.SessionEvent) -> None:
         if isinstance(event, events.ToolEndEvent):
@@ -263,15 +274,36 @@ class RealtimeSession:
             subscription.deliver(event)
 
     async def _flush(self) -> None:
-        """Send what the steps queued, in order (one sender at a time keeps the order)."""
+        """Send what the steps queued, in order (one sender at a time keeps the order), all
+        that is queued in one write when the transport can (``send_many``). Returns once
+        what was queued is sent: with nothing queued and no send under way, at once."""
+        if not self._outgoing and not self._send_lock.locked():
+            return
         async with self._send_lock:
             while self._outgoing:
-                event = self._outgoing.popleft()
+                frames: list[str] = []
                 try:
-                    await self._transport.send(self._core.encode(event))
-                except ConnectionClosed:
+                    while self._outgoing:
+                        frames.append(self._core.encode(self._outgoing.popleft()))
+                except Exception:  # an event that fails to encode: those before it still go
+                    if frames:
+                        await self._send_frames(frames)
+                    raise
+                if not await self._send_frames(frames):
                     self._outgoing.clear()
                     return
+
+    async def _send_frames(self, frames: list[str]) -> bool:
+        """Send ``frames``; False once the connection is gone."""
+        try:
+            if self._send_many is not None and len(frames) > 1:
+                await self._send_many(frames)
+            else:
+                for frame in frames:
+                    await self._transport.send(frame)
+        except ConnectionClosed:
+            return False
+        return True
 
     async def _answer(self, event: inputs.Input) -> None:
         """An effect's answer: a step and its sends, unless the session has ended."""
@@ -287,17 +319,26 @@ class RealtimeSession:
         await self._flush()
         self._tg.start_soon(self._read)
         self._tg.start_soon(self._tick)
+        # The tasks started so far (the reader, the transport's own) run before the body.
+        await anyio.lowlevel.checkpoint()
 
     async def _read(self) -> None:
+        """Step each frame as it comes; what the transport has already received (up to
+        ``MAX_BATCH`` frames, with ``receive_many``) in one go, then their sends in one write."""
+        receive_many: Callable[[int], Awaitable[list[str]]] | None = getattr(
+            self._transport, "receive_many", None
+        )
+        receive = self._transport.receive
         while True:
             try:
-                frame = await self._transport.receive()
+                frames = [await receive()] if receive_many is None else await receive_many(MAX_BATCH)
             except ConnectionClosed as closed:
                 self._close_error = closed
                 self._step(inputs.ConnectionLost(code=closed.code, reason=closed.reason))
                 self._finish()
                 return
-            self._step(frame)
+            for frame in frames:
+                self._step(frame)
             await self._flush()
 
     def _finish(self) -> None:
@@ -312,7 +353,7 @@ class RealtimeSession:
         """Wake the core at its deadlines (tool timeouts), on the loop's own clock."""
         while not self._closed.is_set():
             self._timer_changed = anyio.Event()
-            deadline = self._core.get_timer()
+            deadline = self._deadline = self._core.get_timer()
             if deadline is None:
                 await self._timer_changed.wait()
                 continue

@@ -27,6 +27,7 @@ import contextlib
 import json
 import logging
 import ssl
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -65,7 +66,9 @@ MAX_REFUSAL_BODY_BYTES = 64 * 1024
 """How much of a refused handshake's body is read for its message; reading stops there (an
 endless body must not cost endless memory or time)."""
 
-_READ_SIZE = 65536
+# What one read takes: asyncio's transports read up to 256 KiB at a time, and anyio copies
+# whatever a smaller read leaves over; so a burst is parsed whole, in one read.
+_READ_SIZE = 262144
 _log = logging.getLogger(__name__)
 _BAD_REQUEST_BODY = b"This is a WebSocket endpoint: send an Upgrade request.\n"
 _BAD_REQUEST = (
@@ -122,16 +125,19 @@ class WebSocketConnection(ClosingOnExit):
         self._ws = connection
         self._max = max_message_bytes
         self._redact = redact
-        self._send_lock = anyio.Lock()
+        # Uncontended, these locks take no trip through the scheduler: the socket's own
+        # send and receive are the checkpoints.
+        self._send_lock = anyio.Lock(fast_acquire=True)
         self._parts: list[str] = []
         self._size = 0
         self._closed: ConnectionClosed | None = None
         # Frames that came in the handshake's last read are already parsed: keep them.
-        self._events: list[ws.Event] = list(self._ws.events())
+        self._events: deque[ws.Event] = deque(self._ws.events())
         # One task reads the socket at a time: a receive() and a close() waiting for the
         # peer's close frame take turns. Once the peer's close frame (or the end of the
         # stream) has been read, there is nothing more to read.
-        self._read_lock = anyio.Lock()
+        self._read_lock = anyio.Lock(fast_acquire=True)
+        self._deferred: ConnectionClosed | None = None  # receive_many's, for its next call
         self._peer_done = anyio.Event()
         self._close_done: anyio.Event | None = None
 
@@ -155,6 +161,15 @@ class WebSocketConnection(ClosingOnExit):
             raise self._peer_closed(closing)
         await self._write(self._ws.send(ws.Message(data=text)))
 
+    async def send_many(self, texts: Sequence[str]) -> None:
+        """Send text frames in order, in one write to the socket."""
+        if not texts:
+            return
+        if self._closed is not None or self._ws.state is not ConnectionState.OPEN:
+            await self.send(texts[0])  # raises, as send() does on a closed connection
+        send, message = self._ws.send, ws.Message
+        await self._write(b"".join([send(message(data=text)) for text in texts]))
+
     async def receive(self) -> str:
         while True:
             if self._closed is not None and not self._events:
@@ -162,10 +177,41 @@ class WebSocketConnection(ClosingOnExit):
             if not self._events:
                 await self._read()
                 continue
-            event = self._events.pop(0)
+            event = self._events.popleft()
             text = await self._on_event(event)
             if text is not None:
                 return text
+
+    async def receive_many(self, limit: int) -> list[str]:
+        """The text frames already received, at least one (waiting for it), at most ``limit``.
+
+        An end of the connection behind them is raised by the next call, so that none of
+        the frames that came before it is lost."""
+        if self._deferred is not None:
+            deferred, self._deferred = self._deferred, None
+            raise deferred
+        texts: list[str] = []
+        events = self._events
+        while len(texts) < limit:
+            if not events:
+                if texts:
+                    break
+                if self._closed is not None:
+                    raise self._closed
+                await self._read()
+                continue
+            if texts and isinstance(events[0], ws.CloseConnection):
+                break  # the frames first; the close on the next call
+            try:
+                text = await self._on_event(events.popleft())
+            except ConnectionClosed as closed:
+                if not texts:
+                    raise
+                self._deferred = closed  # a message over the bound: said on the next call
+                break
+            if text is not None:
+                texts.append(text)
+        return texts
 
     async def _read(self) -> None:
         async with self._read_lock:
@@ -345,7 +391,8 @@ class WebSocketTransport(WebSocketConnection):
         self._handshake_timeout = handshake_timeout_s
         self._step = "TCP connect"  # what connecting is doing, for a timeout's message
         self._closed = ConnectionClosed(None, "not connected yet: use `async with` first")
-        self._events = []
+        self._events = deque()
+        self._deferred = None
 
     def __repr__(self) -> str:
         return f"WebSocketTransport({self._where!r})"  # never the headers: they hold the key
