@@ -354,7 +354,9 @@ async def agents_round(url: str, mode: str, want: dict[str, int]) -> Tally:
     from agents.realtime import RealtimeAgent, RealtimeRunner
 
     agent = RealtimeAgent(name="Bench", instructions="Be brief.", tools=[function_tool(get_weather)])
-    runner = RealtimeRunner(agent)
+    # The script's VAD events are no barge-in: the audio before them is heard whole.
+    vad: Any = {"type": "server_vad", "interrupt_response": False}
+    runner = RealtimeRunner(agent, config={"model_settings": {"turn_detection": vad}})
     tally = Tally()
     chunks = user_chunks()
     tools_before = TOOL_RUNS[0]
@@ -411,6 +413,14 @@ def _ours_agent() -> Any:
     return Agent(name="Bench", instructions="Be brief.", tools=[function_tool(get_weather)])
 
 
+def _ours_config() -> Any:
+    from realtime_sansio.protocol import RunConfig, SessionModelSettings, TurnDetectionConfig
+
+    # The script's VAD events are no barge-in: the audio before them is heard whole.
+    vad = TurnDetectionConfig(type="server_vad", interrupt_response=False)
+    return RunConfig(model_settings=SessionModelSettings(turn_detection=vad))
+
+
 async def ours_round(url: str, mode: str, want: dict[str, int]) -> Tally:
     import anyio
     from realtime_sansio.protocol import ModelConfig, events, wire
@@ -420,7 +430,7 @@ async def ours_round(url: str, mode: str, want: dict[str, int]) -> Tally:
     chunks = user_chunks()
     tools_before = TOOL_RUNS[0]
     config = ModelConfig(url=url, api_key="unused")
-    async with run(_ours_agent(), model_config=config) as session:
+    async with run(_ours_agent(), config=_ours_config(), model_config=config) as session:
 
         async def receive() -> None:
             await session.send_message("What is the weather in Paris?")
