@@ -67,6 +67,8 @@ PACE_UP_EVERY = 2  # appends per millisecond in duplex: 20 ms of audio both ways
 MEMORY_SESSIONS = 50
 MODES = ("burst", "paced", "send", "duplex")
 AUDIO_SECONDS = 60.0
+# Shaped like a real key, so that redaction (ours) costs what it costs in production.
+API_KEY = "sk-bench-" + "Q" * 24 + "x7" * 12
 
 
 def stream() -> list[str]:
@@ -300,7 +302,7 @@ async def openai_round(url: str, mode: str, want: dict[str, int]) -> Tally:
 
     base = url.split("/v1/")[0] + "/v1"
     model = parse_qs(urlsplit(url).query)["model"][0]
-    client = AsyncOpenAI(websocket_base_url=base, api_key="unused")
+    client = AsyncOpenAI(websocket_base_url=base, api_key=API_KEY)
     tally = Tally()
     chunks = user_chunks()
     async with client.realtime.connect(model=model) as connection:
@@ -360,7 +362,7 @@ async def agents_round(url: str, mode: str, want: dict[str, int]) -> Tally:
     tally = Tally()
     chunks = user_chunks()
     tools_before = TOOL_RUNS[0]
-    session = await runner.run(model_config={"url": url, "api_key": "unused"})
+    session = await runner.run(model_config={"url": url, "api_key": API_KEY})
     async with session:
 
         async def receive() -> None:
@@ -429,7 +431,7 @@ async def ours_round(url: str, mode: str, want: dict[str, int]) -> Tally:
     tally = Tally()
     chunks = user_chunks()
     tools_before = TOOL_RUNS[0]
-    config = ModelConfig(url=url, api_key="unused")
+    config = ModelConfig(url=url, api_key=API_KEY)
     async with run(_ours_agent(), config=_ours_config(), model_config=config) as session:
 
         async def receive() -> None:
@@ -479,7 +481,7 @@ async def ours_memory(url: str) -> float:
     from realtime_sansio.protocol import ModelConfig
     from realtime_sansio.transports.runner import run
 
-    config = ModelConfig(url=url, api_key="unused")
+    config = ModelConfig(url=url, api_key=API_KEY)
     agent = _ours_agent()
     opened = [0]
     release = anyio.Event()

@@ -19,6 +19,7 @@ import functools
 import inspect
 import json
 import os
+import typing
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -65,6 +66,9 @@ __all__ = ["MAX_BATCH", "RealtimeSession", "Runner", "SlowSubscriberError", "Sub
 MAX_BATCH = 32
 """Frames the reader steps in one go before the loop runs other tasks (subscribers, other
 sessions): what the transport has already received, no more than this."""
+
+
+_SESSION_EVENTS = frozenset(typing.get_args(events.SessionEvent))
 
 
 def _tool_output(result: Any) -> str:
@@ -243,13 +247,16 @@ class RealtimeSession:
         self._step(event)
         await self._flush()
 
-    def _step(self, event: inputs.AnyInput) -> None:
-        now = anyio.current_time()
+    def _step(self, event: inputs.AnyInput, now: float | None = None) -> None:
+        if now is None:
+            now = anyio.current_time()
         outputs = self._core.handle(event, now=now)
         if self._recorder is not None:
             self._recorder.step(event, outputs, now)
         for output in outputs:
-            if isinstance(output, (wire.ClientEventBase, wire.RawClientEvent)):
+            if type(output) in _SESSION_EVENTS:  # most outputs: one set lookup
+                self._publish(output)  # type: ignore[arg-type]
+            elif isinstance(output, (wire.ClientEventBase, wire.RawClientEvent)):
                 self._outgoing.append(output)
             elif isinstance(output, effects.CallTool):
                 self._start_tool(output)
@@ -337,8 +344,9 @@ class RealtimeSession:
                 self._step(inputs.ConnectionLost(code=closed.code, reason=closed.reason))
                 self._finish()
                 return
+            now = anyio.current_time()  # one reading for the frames read together
             for frame in frames:
-                self._step(frame)
+                self._step(frame, now)
             await self._flush()
 
     def _finish(self) -> None:
