@@ -61,7 +61,11 @@ from .subscriptions import (
     former_max_buffer,
 )
 
-__all__ = ["MAX_BATCH", "RealtimeSession", "Runner", "SlowSubscriberError", "Subscription", "run"]
+__all__ = ["MAX_BATCH", "MAX_UNSENT", "RealtimeSession", "Runner", "SlowSubscriberError", "Subscription", "run"]
+
+MAX_UNSENT = 32
+"""Frames the application's commands may queue for the writer task; a command that finds
+this many unsent waits until they are written (the socket's pace holds the application)."""
 
 MAX_BATCH = 32
 """Frames the reader steps in one go before the loop runs other tasks (subscribers, other
@@ -119,6 +123,8 @@ class RealtimeSession:
         self._tg = task_group
         self._subscriber_buffer = subscriber_buffer
         self._outgoing: deque[wire.ClientEvent | wire.RawClientEvent] = deque()
+        self._unsent: list[str] = []  # encoded, in order, for the next write
+        self._writer_wake = anyio.Event()
         # Uncontended, it takes no trip through the scheduler (the send is the checkpoint).
         self._send_lock = anyio.Lock(fast_acquire=True)
         self._send_many: Callable[[list[str]], Awaitable[None]] | None = getattr(
@@ -245,7 +251,15 @@ class RealtimeSession:
             why = self._redact(str(self._close_error))
             raise LocalProtocolError(f"cannot {type(event).__name__}: {why}")
         self._step(event)
-        await self._flush()
+        self._encode_queued()  # a frame that cannot be encoded is the caller's error
+        if len(self._unsent) < MAX_UNSENT:
+            # The writer task sends it at its next turn, with whatever else is queued by
+            # then: a command costs no trip through the scheduler, and commands in a row
+            # share one write. Still a cancellation point, as an await should be.
+            self._writer_wake.set()
+            await anyio.lowlevel.checkpoint_if_cancelled()
+        else:
+            await self._flush()  # the writer is behind: wait for the socket
 
     def _step(self, event: inputs.AnyInput, now: float | None = None) -> None:
         if now is None:
@@ -280,25 +294,34 @@ class RealtimeSession:
         for subscription in self._subscriptions:
             subscription.deliver(event)
 
+    def _encode_queued(self) -> None:
+        """Encode the events the steps queued, in order, for the next write (an event that
+        fails to encode raises here; those before it are kept)."""
+        outgoing = self._outgoing
+        while outgoing:
+            self._unsent.append(self._core.encode(outgoing.popleft()))
+
     async def _flush(self) -> None:
         """Send what the steps queued, in order (one sender at a time keeps the order), all
         that is queued in one write when the transport can (``send_many``). Returns once
         what was queued is sent: with nothing queued and no send under way, at once."""
-        if not self._outgoing and not self._send_lock.locked():
+        self._encode_queued()
+        if not self._unsent and not self._send_lock.locked():
             return
         async with self._send_lock:
-            while self._outgoing:
-                frames: list[str] = []
-                try:
-                    while self._outgoing:
-                        frames.append(self._core.encode(self._outgoing.popleft()))
-                except Exception:  # an event that fails to encode: those before it still go
-                    if frames:
-                        await self._send_frames(frames)
-                    raise
+            while self._unsent:
+                frames, self._unsent = self._unsent, []
                 if not await self._send_frames(frames):
                     self._outgoing.clear()
+                    self._unsent.clear()
                     return
+
+    async def _write(self) -> None:
+        """The writer task: sends what the application's commands queued (``_command``)."""
+        while True:
+            await self._writer_wake.wait()
+            self._writer_wake = anyio.Event()
+            await self._flush()
 
     async def _send_frames(self, frames: list[str]) -> bool:
         """Send ``frames``; False once the connection is gone."""
@@ -326,6 +349,7 @@ class RealtimeSession:
         await self._flush()
         self._tg.start_soon(self._read)
         self._tg.start_soon(self._tick)
+        self._tg.start_soon(self._write)
         # The tasks started so far (the reader, the transport's own) run before the body.
         await anyio.lowlevel.checkpoint()
 
