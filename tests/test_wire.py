@@ -69,6 +69,25 @@ def test_client_event_round_trips(event_type: str) -> None:
     assert wire.decode_client_event(text) == event
 
 
+@settings(max_examples=200)
+@given(
+    st.binary(max_size=200).flatmap(
+        lambda data: st.sampled_from([data, bytearray(data), memoryview(data)])
+    ),
+    st.none() | st.text(max_size=8),
+)
+def test_an_append_encodes_as_its_json_object_does(audio: Any, event_id: str | None) -> None:
+    # encode_client_event writes the frame of an append by hand: the same text as json's.
+    event = wire.InputAudioBufferAppend(audio=audio, event_id=event_id)
+    text = wire.encode_client_event(event)
+    assert text == json.dumps(
+        wire.client_event_to_json(event), separators=(",", ":"), ensure_ascii=False
+    )
+    assert wire.decode_client_event(text) == wire.InputAudioBufferAppend(
+        audio=bytes(audio), event_id=event_id
+    )
+
+
 def test_audio_is_bytes_decoded_once_at_the_codec() -> None:
     delta = wire.decode_server_event(
         json.dumps(samples.SERVER_SAMPLES["response.output_audio.delta"])

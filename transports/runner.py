@@ -15,6 +15,7 @@ event at a time, in the order the loop produced them.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import json
@@ -28,6 +29,7 @@ from typing import Any
 import anyio
 import anyio.abc
 import anyio.lowlevel
+import sniffio
 from realtime_sansio.protocol import (
     Agent,
     FunctionTool,
@@ -69,10 +71,25 @@ this many unsent waits until they are written (the socket's pace holds the appli
 
 MAX_BATCH = 32
 """Frames the reader steps in one go before the loop runs other tasks (subscribers, other
-sessions): what the transport has already received, no more than this."""
+sessions): what the transport has already received, no more than this. After a full batch
+the reader yields to the loop; a transport's ``receive_many`` that returns fewer waits for
+its next frames (a checkpoint) on its next call."""
 
 
 _SESSION_EVENTS = frozenset(typing.get_args(events.SessionEvent))
+
+
+def _loop_clock() -> Callable[[], float]:
+    """The running loop's clock, the one ``anyio.current_time()`` reads, without the lookups
+    it makes on each call (a step reads it for every frame and command)."""
+    library = sniffio.current_async_library()
+    if library == "asyncio":
+        return asyncio.get_running_loop().time
+    if library == "trio":
+        import trio
+
+        return trio.current_time
+    return anyio.current_time
 
 
 def _tool_output(result: Any) -> str:
@@ -133,6 +150,7 @@ class RealtimeSession:
         self._subscriptions: list[Subscription] = []
         self._timer_changed = anyio.Event()
         self._deadline: float | None = None  # the one _tick waits for
+        self._clock = _loop_clock()
         self._tasks: dict[str, anyio.CancelScope] = {}  # call id -> its tool task
         self._closed = anyio.Event()
         self._close_error: ConnectionClosed | None = None
@@ -263,7 +281,7 @@ class RealtimeSession:
 
     def _step(self, event: inputs.AnyInput, now: float | None = None) -> None:
         if now is None:
-            now = anyio.current_time()
+            now = self._clock()
         outputs = self._core.handle(event, now=now)
         if self._recorder is not None:
             self._recorder.step(event, outputs, now)
@@ -368,10 +386,14 @@ class RealtimeSession:
                 self._step(inputs.ConnectionLost(code=closed.code, reason=closed.reason))
                 self._finish()
                 return
-            now = anyio.current_time()  # one reading for the frames read together
+            now = self._clock()  # one reading for the frames read together
             for frame in frames:
                 self._step(frame, now)
             await self._flush()
+            if len(frames) >= MAX_BATCH:
+                # More may be there without a wait (frames parsed from the same read): let
+                # the subscribers and the loop's other sessions have their turn first.
+                await anyio.lowlevel.cancel_shielded_checkpoint()
 
     def _finish(self) -> None:
         self._closed.set()
