@@ -262,6 +262,12 @@ class WebSocketConnection(ClosingOnExit):
             return None
 
     async def _on_event(self, event: ws.Event) -> str | None:
+        if type(event) is ws.TextMessage:
+            data = event.data
+            if event.message_finished and not self._parts and data.isascii():
+                # The common case, a whole message in one frame: no parts to join.
+                if len(data) <= self._max:
+                    return data
         if isinstance(event, ws.TextMessage):
             data = event.data
             self._parts.append(data)
