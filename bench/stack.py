@@ -54,6 +54,7 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Awaitable, Callable
+from statistics import median
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -272,7 +273,9 @@ async def floor_round(url: str, mode: str, want: dict[str, int]) -> Tally:
                     output = get_weather(**json.loads(obj["arguments"]))
                     item = {"type": "function_call_output", "call_id": obj["call_id"]}
                     item["output"] = output
-                    await socket.send(json.dumps({"type": "conversation.item.create", "item": item}))
+                    await socket.send(
+                        json.dumps({"type": "conversation.item.create", "item": item})
+                    )
                     await socket.send(json.dumps({"type": "response.create"}))
                     tally.tools += 1
                 if tally.done(mode, want):
@@ -300,7 +303,7 @@ async def floor_round(url: str, mode: str, want: dict[str, int]) -> Tally:
 async def openai_round(url: str, mode: str, want: dict[str, int]) -> Tally:
     from openai import AsyncOpenAI
 
-    base = url.split("/v1/")[0] + "/v1"
+    base = url.partition("/v1/")[0] + "/v1"
     model = parse_qs(urlsplit(url).query)["model"][0]
     client = AsyncOpenAI(websocket_base_url=base, api_key=API_KEY)
     tally = Tally()
@@ -355,7 +358,9 @@ async def agents_round(url: str, mode: str, want: dict[str, int]) -> Tally:
     from agents import function_tool
     from agents.realtime import RealtimeAgent, RealtimeRunner
 
-    agent = RealtimeAgent(name="Bench", instructions="Be brief.", tools=[function_tool(get_weather)])
+    agent = RealtimeAgent(
+        name="Bench", instructions="Be brief.", tools=[function_tool(get_weather)]
+    )
     # The script's VAD events are no barge-in: the audio before them is heard whole.
     vad: Any = {"type": "server_vad", "interrupt_response": False}
     runner = RealtimeRunner(agent, config={"model_settings": {"turn_detection": vad}})
@@ -577,7 +582,7 @@ class Child:
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         if not line:
-            raise RuntimeError(f"the child {self.process.args} ended")
+            raise RuntimeError(f"the child {self.process.args!r} ended")
         return json.loads(line)
 
     def ask(self, mode: str) -> Any:
@@ -664,32 +669,34 @@ def main() -> int:
     print("client CPU per round vs the floor's in the same round (median of the ratios)\n")
     print(f"    {'client':<40}" + "".join(f"{mode:>8}" for mode in args.modes))
     for name in children:
-        cells = "".join(
-            f"{statistics.median(ratios[(name, mode)]):>7.2f}x" for mode in args.modes
-        )
+        cells = "".join(f"{statistics.median(ratios[(name, mode)]):>7.2f}x" for mode in args.modes)
         print(f"    {label(name):<40}{cells}")
     print()
     floor_line = []
     for mode in args.modes:
         cpu = statistics.median(floor_cpu[mode])
         count = APPENDS if mode == "send" else want["frames"]
-        floor_line.append(f"{mode} {cpu / count * 1e6:.1f} us/{'append' if mode == 'send' else 'frame'}")
+        floor_line.append(
+            f"{mode} {cpu / count * 1e6:.1f} us/{'append' if mode == 'send' else 'frame'}"
+        )
     print("    the floor's CPU: " + ", ".join(floor_line))
     if "agents" in children:
         for mode in ("burst", "paced"):
             if mode not in args.modes:
                 continue
+            theirs = median(ratios[("agents", mode)])
             versus = [
-                f"{name.removeprefix('ours-')} {statistics.median(ours) / statistics.median(theirs):.2f}x"
+                f"{name.removeprefix('ours-')} {median(ratios[(name, mode)]) / theirs:.2f}x"
                 for name in children
                 if name.startswith("ours")
-                for ours, theirs in [(ratios[(name, mode)], ratios[("agents", mode)])]
             ]
             print(f"    ours vs openai-agents, {mode}: " + ", ".join(versus))
     if "duplex" in args.modes:
         per_core = []
         for name in children:
-            cpu = statistics.median(floor_cpu["duplex"]) * statistics.median(ratios[(name, "duplex")])
+            cpu = statistics.median(floor_cpu["duplex"]) * statistics.median(
+                ratios[(name, "duplex")]
+            )
             per_core.append(f"{name} {AUDIO_SECONDS / cpu:,.0f}")
         print("    sessions per core (duplex, 24 kHz both ways): " + ", ".join(per_core))
     for name, size in memory.items():

@@ -156,7 +156,7 @@ async def test_send_many_writes_the_frames_in_order_in_one_write() -> None:
 
 
 async def test_send_many_on_a_closed_connection_raises_as_send_does() -> None:
-    connection, server, stream = connected()
+    connection, _, stream = connected()
     await connection.close(1000, "done")
     stream.writes.clear()
     with pytest.raises(ConnectionClosed):

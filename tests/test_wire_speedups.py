@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import math
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -39,12 +38,8 @@ def both(function: Callable[[], Any]) -> tuple[Any, Any]:
 
 
 def same(a: Any, b: Any) -> bool:
-    """Equal, with NaN equal to itself, and -0.0 told from 0.0 (repr compares both)."""
-    return repr(a) == repr(b) or a == b and not _has_float(a)
-
-
-def _has_float(value: Any) -> bool:
-    return "." in repr(value) or "e" in repr(value) or "inf" in repr(value) or "nan" in repr(value)
+    """The same values: repr tells -0.0 from 0.0, 1 from 1.0, and sees NaN as itself."""
+    return repr(a) == repr(b)
 
 
 @pytest.fixture(autouse=True)
@@ -62,11 +57,7 @@ def test_the_switch_reports_what_it_did() -> None:
 
 
 json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats()
-    | st.text(max_size=12),
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
     lambda children: (
         st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
     ),
@@ -75,10 +66,45 @@ json_values = st.recursive(
 
 # Pieces that the two parsers might treat differently, glued into texts at random.
 TRICKY = [
-    "NaN", "-Infinity", "Infinity", "1e400", "-0", "-0.0", "1E5", "0.1", "18446744073709551616",
-    "-9223372036854775809", "123456789012345678901234567890", '"\\ud800"', '"\\udc00\\ud800"',
-    '"\\u0000"', '"\x01"', "\ufeff", " ", "\t", "\n", "\r", "\x0b", "[", "]", "{", "}", ":", ",",
-    '"a"', '"type"', "true", "false", "null", "tru", "01", "1.", ".5", "+1", "[1,]", '{"a":1,"a":2}',
+    "NaN",
+    "-Infinity",
+    "Infinity",
+    "1e400",
+    "-0",
+    "-0.0",
+    "1E5",
+    "0.1",
+    "18446744073709551616",
+    "-9223372036854775809",
+    "123456789012345678901234567890",
+    '"\\ud800"',
+    '"\\udc00\\ud800"',
+    '"\\u0000"',
+    '"\x01"',
+    "\ufeff",
+    " ",
+    "\t",
+    "\n",
+    "\r",
+    "\x0b",
+    "[",
+    "]",
+    "{",
+    "}",
+    ":",
+    ",",
+    '"a"',
+    '"type"',
+    "true",
+    "false",
+    "null",
+    "tru",
+    "01",
+    "1.",
+    ".5",
+    "+1",
+    "[1,]",
+    '{"a":1,"a":2}',
     "\ud800",
 ]
 
@@ -87,7 +113,10 @@ TRICKY = [
 @given(json_values)
 def test_json_texts_parse_the_same(value: Any) -> None:
     text = json.dumps(value)
-    fast, stdlib = on_path(True, lambda: speedups.loads(text)), on_path(False, lambda: speedups.loads(text))
+    fast, stdlib = (
+        on_path(True, lambda: speedups.loads(text)),
+        on_path(False, lambda: speedups.loads(text)),
+    )
     assert same(fast, stdlib)
 
 
@@ -95,7 +124,10 @@ def test_json_texts_parse_the_same(value: Any) -> None:
 @given(st.lists(st.sampled_from(TRICKY) | st.text(max_size=3), max_size=8))
 def test_odd_texts_parse_or_fail_the_same(pieces: list[str]) -> None:
     text = "".join(pieces)
-    fast, stdlib = on_path(True, lambda: speedups.loads(text)), on_path(False, lambda: speedups.loads(text))
+    fast, stdlib = (
+        on_path(True, lambda: speedups.loads(text)),
+        on_path(False, lambda: speedups.loads(text)),
+    )
     assert same(fast, stdlib), (text, fast, stdlib)
 
 
@@ -126,7 +158,8 @@ def test_base64_encodes_the_same(data: bytes) -> None:
     for view in (data, bytearray(data), memoryview(data)):
         fast, stdlib = both(lambda view=view: speedups.b64encode(view))
         assert fast == stdlib == ("value", base64.b64encode(data).decode())
-        assert on_path(True, lambda: speedups.b64decode(fast[1])) == ("value", data)
+        text = fast[1]
+        assert on_path(True, lambda text=text: speedups.b64decode(text)) == ("value", data)
 
 
 @pytest.mark.parametrize("event_type", sorted(samples.SERVER_SAMPLES))
@@ -140,13 +173,12 @@ def test_every_server_event_decodes_to_the_same_event(event_type: str) -> None:
 
 @settings(max_examples=300)
 @given(st.sampled_from(sorted(samples.SERVER_SAMPLES)), st.sampled_from(TRICKY), st.data())
-def test_damaged_server_events_fail_the_same(event_type: str, junk: str, data: st.DataObject) -> None:
+def test_damaged_server_events_fail_the_same(
+    event_type: str, junk: str, data: st.DataObject
+) -> None:
     text = json.dumps(samples.SERVER_SAMPLES[event_type])
     cut = data.draw(st.integers(0, len(text)))
     damaged = text[:cut] + junk + text[cut:]
     fast, stdlib = both(lambda: wire.decode_server_event(damaged))
     assert fast[0] == stdlib[0]
-    if fast[0] == "error":
-        assert fast == stdlib
-    else:
-        assert same(fast, stdlib) or (math.nan and repr(fast) == repr(stdlib))
+    assert same(fast, stdlib)

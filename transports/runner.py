@@ -63,7 +63,15 @@ from .subscriptions import (
     former_max_buffer,
 )
 
-__all__ = ["MAX_BATCH", "MAX_UNSENT", "RealtimeSession", "Runner", "SlowSubscriberError", "Subscription", "run"]
+__all__ = [
+    "MAX_BATCH",
+    "MAX_UNSENT",
+    "RealtimeSession",
+    "Runner",
+    "SlowSubscriberError",
+    "Subscription",
+    "run",
+]
 
 MAX_UNSENT = 32
 """Frames the application's commands may queue for the writer task; a command that finds
@@ -380,7 +388,9 @@ class RealtimeSession:
         receive = self._transport.receive
         while True:
             try:
-                frames = [await receive()] if receive_many is None else await receive_many(MAX_BATCH)
+                frames = (
+                    [await receive()] if receive_many is None else await receive_many(MAX_BATCH)
+                )
             except ConnectionClosed as closed:
                 self._close_error = closed
                 self._step(inputs.ConnectionLost(code=closed.code, reason=closed.reason))

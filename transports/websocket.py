@@ -262,12 +262,14 @@ class WebSocketConnection(ClosingOnExit):
             return None
 
     async def _on_event(self, event: ws.Event) -> str | None:
-        if type(event) is ws.TextMessage:
-            data = event.data
-            if event.message_finished and not self._parts and data.isascii():
-                # The common case, a whole message in one frame: no parts to join.
-                if len(data) <= self._max:
-                    return data
+        if (
+            type(event) is ws.TextMessage
+            and event.message_finished
+            and not self._parts
+            and event.data.isascii()
+            and len(event.data) <= self._max
+        ):
+            return event.data  # the common case, a whole message in one frame: nothing to join
         if isinstance(event, ws.TextMessage):
             data = event.data
             self._parts.append(data)

@@ -1,4 +1,6 @@
-"""The codec's optional accelerators: orjson and pybase64 (``pip install "realtime-sansio[speed]"``).
+"""The codec's optional accelerators: orjson and pybase64 (the ``speed`` extra).
+
+``pip install "realtime-sansio[speed]"`` installs them.
 
 When both are importable the codec parses frames with ``orjson.loads`` and decodes and encodes
 audio with ``pybase64``; otherwise with the standard library (``json``, ``binascii``). The
