@@ -9,11 +9,11 @@ results are the same either way, values and errors alike:
 - JSON text that orjson refuses (``NaN``, ``Infinity``, lone surrogates, nesting past its
   limit, malformed text) goes to ``json`` after all, which accepts it or raises its own error:
   the standard library's answer, whatever orjson thought. So does text that gave a float
-  outside +-2**63: orjson reads an integer past 64 bits as a float, ``json`` as an ``int``
-  (a walk over the values finds such floats; a realtime event has a few dozen values).
-  And so does text with more than ``MAX_FAST_BRACKETS`` brackets: the two nest to different
-  depths (orjson to 1,024, json to what is left of the recursion limit), and only json's
-  limit is the standard library's answer.
+  outside +-2**63: orjson reads an integer past 64 bits as a float, ``json`` as an ``int``.
+  And so does text nested deeper than ``MAX_FAST_DEPTH``: the two nest to different depths
+  (orjson to 1,024, json to what is left of the recursion limit), and only json's limit is
+  the standard library's answer. Both checks are one walk over the parsed values (a few
+  dozen in a realtime event), far cheaper than a scan of the text.
 - base64 decodes in strict mode either way: what ``pybase64.b64decode(validate=True)``
   accepts, ``binascii.a2b_base64(strict_mode=True)`` accepts alike (a test checks it); what it
   refuses goes to binascii, which decides (it takes a few odd endings, such as ``"0000="``).
@@ -59,29 +59,37 @@ def _std_b64encode(data: bytes | bytearray | memoryview) -> str:
 
 
 _INT64 = float(2**63)
-MAX_FAST_BRACKETS = 256
-"""Texts with more ``[`` and ``{`` than this are parsed by ``json`` (see the module doc)."""
+MAX_FAST_DEPTH = 64
+"""Values nested deeper than this are parsed by ``json`` (see the module doc)."""
 
 
 def _fast_loads(text: str) -> Any:
-    if text.count("[") + text.count("{") > MAX_FAST_BRACKETS:
-        return _json_loads(text)
     try:
         value = orjson.loads(text)
     except orjson.JSONDecodeError:  # what orjson refuses, json decides (see the module doc)
         return _json_loads(text)
-    # A float at or past 2**63 may be an integer literal orjson rounded: json keeps it exact.
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        kind = type(item)
-        if kind is dict:
-            pending.extend(item.values())
-        elif kind is list:
-            pending.extend(item)
-        elif kind is float and not -_INT64 < item < _INT64:
+    kind = type(value)
+    if kind is dict or kind is list:
+        if not _json_would_agree(value, 1):
             return _json_loads(text)
+    elif kind is float and not -_INT64 < value < _INT64:
+        return _json_loads(text)
     return value
+
+
+def _json_would_agree(value: dict[str, Any] | list[Any], depth: int) -> bool:
+    """No float at or past 2**63 (which may be an integer orjson rounded) and no nesting
+    deeper than ``MAX_FAST_DEPTH`` (where json's recursion limit may differ) in ``value``."""
+    if depth > MAX_FAST_DEPTH:
+        return False
+    for item in value.values() if type(value) is dict else value:
+        kind = type(item)
+        if kind is dict or kind is list:
+            if not _json_would_agree(item, depth + 1):
+                return False
+        elif kind is float and not -_INT64 < item < _INT64:
+            return False
+    return True
 
 
 def _fast_b64decode(data: str) -> bytes:
