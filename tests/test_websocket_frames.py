@@ -6,6 +6,7 @@ order, bounded, and never loses frames that came before the end of the connectio
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
@@ -70,7 +71,7 @@ class ScriptedStream(anyio.abc.ByteStream):
         pass
 
 
-def connected() -> tuple[WebSocketConnection, WSConnection, ScriptedStream]:
+def connected(max_bytes: int = 1 << 20) -> tuple[WebSocketConnection, WSConnection, ScriptedStream]:
     """A client connection past its handshake, the server's wsproto end, the client's socket."""
     client = WSConnection(ConnectionType.CLIENT)
     server = WSConnection(ConnectionType.SERVER)
@@ -79,7 +80,7 @@ def connected() -> tuple[WebSocketConnection, WSConnection, ScriptedStream]:
     client.receive_data(server.send(ws.AcceptConnection()))
     assert any(isinstance(event, ws.AcceptConnection) for event in client.events())
     stream = ScriptedStream()
-    return WebSocketConnection(stream, client), server, stream
+    return WebSocketConnection(stream, client, max_message_bytes=max_bytes), server, stream
 
 
 def frames(server: WSConnection, *texts: str) -> bytes:
@@ -129,8 +130,7 @@ async def test_frames_before_the_close_are_handed_over_then_the_close_is_raised(
 
 
 async def test_frames_before_an_oversized_message_are_handed_over_then_it_is_refused() -> None:
-    connection, server, stream = connected()
-    connection._max = 10
+    connection, server, stream = connected(max_bytes=10)
     stream.chunks = [frames(server, "short", "x" * 11, "never")]
     assert await connection.receive_many(10) == ["short"]
     with pytest.raises(ConnectionClosed, match="exceeded 10 bytes") as closed:
@@ -162,3 +162,110 @@ async def test_send_many_on_a_closed_connection_raises_as_send_does() -> None:
     with pytest.raises(ConnectionClosed):
         await connection.send_many(["late"])
     assert stream.writes == []
+
+
+# -- the inbound fast path: the same messages and events as wsproto alone ----------------------
+
+
+def _server_bytes(items: list[tuple[Any, ...]]) -> bytes:
+    """The bytes a server sends for ``items`` (wsproto frames, and a few it never writes)."""
+    _, server, _ = connected()
+    out = b""
+    for item in items:
+        kind = item[0]
+        if kind == "text":
+            out += server.send(ws.Message(data=item[1]))
+        elif kind == "fragments":
+            pieces = item[1]
+            for index, piece in enumerate(pieces):
+                last = index == len(pieces) - 1
+                out += server.send(ws.Message(data=piece, message_finished=last))
+        elif kind == "ping":
+            out += server.send(ws.Ping(payload=item[1]))
+        elif kind == "bytes":
+            out += server.send(ws.Message(data=item[1]))
+        elif kind == "bad_utf8":
+            out += b"\x81\x02\xff\xfe"
+        elif kind == "masked":
+            out += masked_text_frame("hidden", b"abcd")
+        elif kind == "reserved":
+            out += b"\xc1\x01x"  # RSV1 set, no extension agreed
+        elif kind == "close":
+            out += server.send(ws.CloseConnection(code=item[1], reason=item[2]))
+        elif kind == "late":  # a text frame after the close (wsproto would not write it)
+            out += b"\x81\x04late"
+    return out
+
+
+def _normalised(stream: list[Any]) -> list[tuple[Any, ...]]:
+    """Texts and wsproto events as whole messages (fragments joined), for comparison."""
+    seen: list[tuple[Any, ...]] = []
+    parts: list[Any] = []
+    for event in stream:
+        if isinstance(event, str):
+            seen.append(("text", event))
+        elif isinstance(event, ws.TextMessage | ws.BytesMessage):
+            parts.append(event.data)
+            if event.message_finished:
+                joined = "".join(parts) if isinstance(event, ws.TextMessage) else b"".join(parts)
+                seen.append(("text" if isinstance(joined, str) else "bytes", joined))
+                parts = []
+        elif isinstance(event, ws.Ping):
+            seen.append(("ping", bytes(event.payload)))
+        elif isinstance(event, ws.CloseConnection):
+            seen.append(("close", event.code, event.reason))
+        else:
+            seen.append((type(event).__name__,))
+    return seen
+
+
+ITEMS = st.one_of(
+    st.tuples(st.just("text"), st.text(max_size=300)),
+    st.tuples(st.just("fragments"), st.lists(st.text(max_size=20), min_size=2, max_size=4)),
+    st.tuples(st.just("ping"), st.binary(max_size=10)),
+    st.tuples(st.just("bytes"), st.binary(max_size=30)),
+    st.tuples(st.sampled_from(["bad_utf8", "masked", "reserved"])),
+)
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(ITEMS, max_size=8),
+    st.booleans(),
+    st.lists(st.integers(1, 400), min_size=1, max_size=20),
+    st.sampled_from([1 << 20, 64]),
+)
+def test_the_fast_path_sees_what_wsproto_sees(
+    items: list[tuple[Any, ...]], close: bool, cuts: list[int], max_bytes: int
+) -> None:
+    if close:
+        items = [*items, ("close", 1001, "bye"), ("late",)]
+    data = _server_bytes(items)
+    chunks, at = [], 0
+    for cut in cuts * (len(data) // max(1, sum(cuts)) + 1):
+        if at >= len(data):
+            break
+        chunks.append(data[at : at + cut])
+        at += cut
+    reference, _, _ = connected()
+    expected: list[Any] = []
+    for chunk in chunks:
+        reference._ws.receive_data(chunk)
+        expected.extend(reference._ws.events())
+    fast, _, _ = connected(max_bytes)
+    got: deque[Any] = deque()
+    for chunk in chunks:
+        fast._inbound.feed(chunk, got)
+    assert _normalised(list(got)) == _normalised(expected)
+
+
+def test_frames_split_anywhere_come_out_whole_and_in_order() -> None:
+    _, server, _ = connected()
+    texts = ["a" * 200, "é" * 70_000, "short", "x" * 125, "y" * 126]
+    data = frames(server, *texts)
+    for size in (1, 2, 3, 7, 126, 4096):
+        connection, _, _ = connected()
+        got: deque[Any] = deque()
+        for at in range(0, len(data), size):
+            connection._inbound.feed(data[at : at + size], got)
+        assert list(got) == texts  # every one whole, by the fast path

@@ -45,6 +45,7 @@ from wsproto import events as ws
 from wsproto.connection import ConnectionState
 from wsproto.utilities import RemoteProtocolError as WsRemoteProtocolError
 
+from ._wsframes import InboundFrames, masked_text_frame
 from .auth import Redactor, connection_secrets
 from .base import ClosingOnExit, ConnectionClosed
 
@@ -77,24 +78,6 @@ _BAD_REQUEST = (
     b"Content-Length: %d\r\n\r\n%s" % (len(_BAD_REQUEST_BODY), _BAD_REQUEST_BODY)
 )
 _CLOSE_TIMEOUT_S = 5.0
-
-
-def masked_text_frame(text: str, key: bytes) -> bytes:
-    """One client text frame (FIN, unfragmented, no extension), masked with the 4-byte
-    ``key``: byte for byte what wsproto writes for it (a test compares them). wsproto masks
-    in Python, four table translations over the payload per frame; one XOR of two big
-    integers is several times cheaper on a frame of audio."""
-    payload = text.encode("utf-8")
-    size = len(payload)
-    if size < 126:
-        header = bytes((0x81, 0x80 | size))
-    elif size < 65536:
-        header = bytes((0x81, 0xFE)) + size.to_bytes(2, "big")
-    else:
-        header = bytes((0x81, 0xFF)) + size.to_bytes(8, "big")
-    mask = (key * (size // 4 + 1))[:size]
-    masked = int.from_bytes(payload, "little") ^ int.from_bytes(mask, "little")
-    return header + key + masked.to_bytes(size, "little")
 
 
 class HandshakeError(Exception):
@@ -151,7 +134,9 @@ class WebSocketConnection(ClosingOnExit):
         self._size = 0
         self._closed: ConnectionClosed | None = None
         # Frames that came in the handshake's last read are already parsed: keep them.
-        self._events: deque[ws.Event] = deque(self._ws.events())
+        # Texts (str) come from the fast path (_wsframes), events from wsproto, in order.
+        self._events: deque[ws.Event | str] = deque(self._ws.events())
+        self._inbound = InboundFrames(connection, max_message_bytes)
         # One task reads the socket at a time: a receive() and a close() waiting for the
         # peer's close frame take turns. Once the peer's close frame (or the end of the
         # stream) has been read, there is nothing more to read.
@@ -248,8 +233,7 @@ class WebSocketConnection(ClosingOnExit):
             if data is None:
                 self._closed = self._closed or ConnectionClosed(1006, "the connection dropped")
                 return
-            self._ws.receive_data(data)
-            self._events.extend(self._ws.events())
+            self._inbound.feed(data, self._events)
             if self._ws.state is ConnectionState.CLOSED:  # the answer to our close frame
                 self._peer_done.set()
 
@@ -261,7 +245,9 @@ class WebSocketConnection(ClosingOnExit):
             self._peer_done.set()
             return None
 
-    async def _on_event(self, event: ws.Event) -> str | None:
+    async def _on_event(self, event: ws.Event | str) -> str | None:
+        if type(event) is str:
+            return event  # a whole text frame, checked against the bound (_wsframes)
         if (
             type(event) is ws.TextMessage
             and event.message_finished
@@ -331,6 +317,8 @@ class WebSocketConnection(ClosingOnExit):
             return
         if self._ws.state is ConnectionState.CLOSED:  # that answered the peer's close frame
             self._peer_done.set()
+        # wsproto reads the rest itself: first what waits for a frame's end (_wsframes).
+        self._inbound.flush(self._events)
         with anyio.move_on_after(_CLOSE_TIMEOUT_S):
             while not self._peer_done.is_set():  # until the peer's close frame or the end
                 async with self._read_lock:  # a receive() in progress reads first

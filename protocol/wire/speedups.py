@@ -77,9 +77,10 @@ def _fast_loads(text: str) -> Any:
     return value
 
 
-def _json_would_agree(value: dict[str, Any] | list[Any], depth: int) -> bool:
-    """No float at or past 2**63 (which may be an integer orjson rounded) and no nesting
-    deeper than ``MAX_FAST_DEPTH`` (where json's recursion limit may differ) in ``value``."""
+def _json_would_agree(value: Any, depth: int) -> bool:
+    """In the dict or list ``value``: no float at or past 2**63 (which may be an integer
+    orjson rounded), no nesting deeper than ``MAX_FAST_DEPTH`` (where json's recursion limit
+    may differ)."""
     if depth > MAX_FAST_DEPTH:
         return False
     for item in value.values() if type(value) is dict else value:
