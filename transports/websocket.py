@@ -212,10 +212,15 @@ class WebSocketConnection(ClosingOnExit):
                     raise self._closed
                 await self._read()
                 continue
-            if texts and isinstance(events[0], ws.CloseConnection):
+            event = events.popleft()
+            if type(event) is str:  # a whole text frame (_wsframes): the common case
+                texts.append(event)
+                continue
+            if texts and isinstance(event, ws.CloseConnection):
+                events.appendleft(event)
                 break  # the frames first; the close on the next call
             try:
-                text = await self._on_event(events.popleft())
+                text = await self._on_event(event)
             except ConnectionClosed as closed:
                 if not texts:
                     raise
