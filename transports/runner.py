@@ -150,6 +150,8 @@ class RealtimeSession:
         self._outgoing: deque[wire.ClientEvent | wire.RawClientEvent] = deque()
         self._unsent: list[str] = []  # encoded, in order, for the next write
         self._writer_wake = anyio.Event()
+        # The loop's own Event class: a new one per wake, without anyio's backend lookup.
+        self._new_event: Callable[[], anyio.Event] = type(self._writer_wake)
         # Uncontended, it takes no trip through the scheduler (the send is the checkpoint).
         self._send_lock = anyio.Lock(fast_acquire=True)
         self._send_many: Callable[[list[str]], Awaitable[None]] | None = getattr(
@@ -346,7 +348,7 @@ class RealtimeSession:
         """The writer task: sends what the application's commands queued (``_command``)."""
         while True:
             await self._writer_wake.wait()
-            self._writer_wake = anyio.Event()
+            self._writer_wake = self._new_event()
             await self._flush()
 
     async def _send_frames(self, frames: list[str]) -> bool:
@@ -416,7 +418,7 @@ class RealtimeSession:
     async def _tick(self) -> None:
         """Wake the core at its deadlines (tool timeouts), on the loop's own clock."""
         while not self._closed.is_set():
-            self._timer_changed = anyio.Event()
+            self._timer_changed = self._new_event()
             deadline = self._deadline = self._core.get_timer()
             if deadline is None:
                 await self._timer_changed.wait()
