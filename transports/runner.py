@@ -283,11 +283,12 @@ class RealtimeSession:
         if len(self._unsent) < MAX_UNSENT:
             # The writer task sends it at its next turn, with whatever else is queued by
             # then: a command costs no trip through the scheduler, and commands in a row
-            # share one write. Still a cancellation point, as an await should be.
+            # share one write (as the websockets library's send, which does not wait either).
             self._writer_wake.set()
-            await anyio.lowlevel.checkpoint_if_cancelled()
         else:
-            await self._flush()  # the writer is behind: wait for the socket
+            # The writer is behind: wait for the socket. So at least every MAX_UNSENT
+            # commands, a command yields to the loop and is a cancellation point.
+            await self._flush()
 
     def _step(self, event: inputs.AnyInput, now: float | None = None) -> None:
         if now is None:
