@@ -44,30 +44,30 @@ Before the driver and transport work (issue 11), with the stdlib codec:
     ours vs openai-agents: burst 1.06x (asyncio), 1.03x (trio); paced 1.27x, 1.15x
     idle session memory: 48.4 KiB (asyncio), 41.8 KiB (trio)
 
-After it:
+After it (the last run; an earlier one gave 1.51x, 1.48x, 1.15x, 1.05x in burst):
 
     client                                     burst   paced    send  duplex
     websockets + json + base64 (floor)         1.00x   1.00x   1.00x   1.00x
-    openai-python 3.57.0                       4.49x   1.92x  15.52x   2.98x
-    openai-agents 0.24.0                       3.45x   1.80x   1.08x   1.42x
-    realtime-sansio, asyncio                   1.51x   1.58x   1.19x   1.26x
-    realtime-sansio, trio                      1.48x   1.53x   1.20x   1.43x
-    realtime-sansio, asyncio, speed extra      1.15x   1.49x   1.04x   1.29x
-    realtime-sansio, trio, speed extra         1.05x   1.49x   1.02x   1.38x
+    openai-python 3.57.0                       5.01x   2.20x  13.56x   3.06x
+    openai-agents 0.24.0                       3.80x   1.95x   1.03x   1.42x
+    realtime-sansio, asyncio                   1.50x   1.72x   0.98x   1.28x
+    realtime-sansio, trio                      1.57x   1.59x   1.02x   1.37x
+    realtime-sansio, asyncio, speed extra      1.19x   1.59x   0.88x   1.25x
+    realtime-sansio, trio, speed extra         1.17x   1.55x   0.89x   1.34x
 
-    the floor's CPU: burst 32.2 us/frame, paced 163.5 us/frame, send 23.3 us/append,
-        duplex 359.4 us/frame
-    ours vs openai-agents, burst: asyncio 0.44x, trio 0.43x, asyncio-speed 0.33x, trio-speed 0.30x
-    ours vs openai-agents, paced: asyncio 0.88x, trio 0.85x, asyncio-speed 0.83x, trio-speed 0.83x
-    sessions per core (duplex, 24 kHz both ways): floor 105, openai 35, agents 74,
-        ours-asyncio 84, ours-trio 73, ours-asyncio-speed 82, ours-trio-speed 76
+    the floor's CPU: burst 32.3 us/frame, paced 152.1 us/frame, send 25.4 us/append,
+        duplex 371.5 us/frame
+    ours vs openai-agents, burst: asyncio 0.40x, trio 0.41x, asyncio-speed 0.31x, trio-speed 0.31x
+    ours vs openai-agents, paced: asyncio 0.88x, trio 0.82x, asyncio-speed 0.81x, trio-speed 0.80x
+    sessions per core (duplex, 24 kHz both ways): floor 102, openai 33, agents 72,
+        ours-asyncio 79, ours-trio 74, ours-asyncio-speed 81, ours-trio-speed 76
     idle session memory: 54.0 KiB (asyncio), 47.0 KiB (trio) (tracemalloc)
 
 What changed: the driver no longer takes a lock (a trip through the scheduler) after every
 frame when nothing is queued, and wakes its timer task only when the deadline changes; it
 steps every frame one read brought (up to ``runner.MAX_BATCH``) and sends a step's frames in
 one write; the application's commands queue their frames for a writer task instead of a write
-each; the WebSocket decodes whole text frames itself (wsproto gets every other frame, whole)
+and a trip through the scheduler each; the WebSocket decodes whole text frames itself (wsproto gets every other frame, whole)
 and masks client frames with one XOR; the speed extra parses with orjson and codes base64 with
 pybase64. Where the rest goes (paced, asyncio): anyio's socket receive pauses and resumes
 reading around each wait (about 15% of the client's CPU), the event loop's iterations (the
