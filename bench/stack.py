@@ -67,12 +67,12 @@ What changed: the driver no longer takes a lock (a trip through the scheduler) a
 frame when nothing is queued, and wakes its timer task only when the deadline changes; it
 steps every frame one read brought (up to ``runner.MAX_BATCH``) and sends a step's frames in
 one write; the application's commands queue their frames for a writer task instead of a write
-and a trip through the scheduler each; the WebSocket decodes whole text frames itself (wsproto gets every other frame, whole)
-and masks client frames with one XOR; the speed extra parses with orjson and codes base64 with
-pybase64. Where the rest goes (paced, asyncio): anyio's socket receive pauses and resumes
-reading around each wait (about 15% of the client's CPU), the event loop's iterations (the
-reader and the subscriber are two tasks), then the Session and the codec. Ratios move by
-about 0.1x between runs on this shared machine.
+and a trip through the scheduler each; the WebSocket decodes whole text frames itself (wsproto
+gets every other frame, whole) and masks client frames with one XOR; the speed extra parses
+with orjson and codes base64 with pybase64. Where the rest goes (paced, asyncio): anyio's
+socket receive pauses and resumes reading around each wait (about 15% of the client's CPU),
+the event loop's iterations (the reader and the subscriber are two tasks), then the Session
+and the codec. Ratios move by about 0.1x between runs on this shared machine.
 """
 
 from __future__ import annotations
