@@ -16,7 +16,6 @@ event at a time, in the order the loop produced them.
 from __future__ import annotations
 
 import asyncio
-import functools
 import inspect
 import json
 import os
