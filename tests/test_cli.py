@@ -141,7 +141,8 @@ def test_demo_with_an_input_at_a_file_rate(
     assert main(["demo", "--input", str(source), "--output", str(tmp_path / "out.wav")]) == 0
     out = capsys.readouterr().out
     assert f"from input.wav ({rate} Hz, 1 channel -> 24000 Hz mono)" in out
-    assert "server VAD: speech started at 10" in out  # after the 1 s of silence
+    # After the 1 s of silence, less the 300 ms of prefix padding the server reports.
+    assert "server VAD: speech started at 700 ms" in out
     assert "user (transcribed): (" in out
 
 

@@ -69,8 +69,10 @@ async def test_a_raw_response_create_waits_for_the_active_response_too() -> None
 async def test_a_guardrails_cancel_finds_the_response_active() -> None:
     # Regression: against the instant fake the reply was done before the guardrail ran, and
     # the cancel got response_cancel_not_active.
+    # Async: a sync guardrail runs in a worker thread, and a virtual clock cannot see a thread
+    # at work (it would jump to the next deadline while the guardrail runs).
     @output_guardrail
-    def no_sailing(context: object, agent: Agent, text: str) -> GuardrailFunctionOutput:
+    async def no_sailing(context: object, agent: Agent, text: str) -> GuardrailFunctionOutput:
         return GuardrailFunctionOutput(tripwire_triggered="sea" in text)
 
     transport = Recording(FakeServerConfig.realistic())
