@@ -11,8 +11,9 @@ from collections.abc import Iterator
 CLI = [sys.executable, "-m", "realtime_sansio.transports.cli"]
 
 
-def first_line(process: subprocess.Popen[str], timeout: float = 15) -> str:
-    """The first line a subprocess prints, without hanging the tests if it never does."""
+def first_line(process: subprocess.Popen[str], timeout: float = 90) -> str:
+    """The first line a subprocess prints, without hanging the tests if it never does. (A
+    guard, not a measure: a CLI started under coverage on a loaded machine took over 15 s.)"""
     stdout = process.stdout
     assert stdout is not None
     lines: list[str] = []

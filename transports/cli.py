@@ -30,7 +30,7 @@ import os
 import signal
 import sys
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Literal, TextIO, cast
 
 import anyio
@@ -71,22 +71,42 @@ class CliError(Exception):
 def _demo(args: argparse.Namespace) -> int:
     from .demo import DemoError, DemoOptions, run_demo  # numpy and the fake only when used
 
-    mode: Literal["fake", "live", "url"] = "live" if args.live else "url" if args.url else "fake"
     options = DemoOptions(
-        mode=mode,
+        mode=_target(args),
         url=args.url,
         input_path=args.input,
         output_path=args.output,
         timeout_s=args.timeout,
         record_path=args.record,
     )
+    return _run_command(run_demo, options, sys.stdout, sys.stderr, errors=(DemoError,))
+
+
+def _target(args: argparse.Namespace) -> Literal["fake", "live", "url"]:
+    """The server a command talks to: the embedded fake, the real API (--live), or --url's."""
+    return "live" if args.live else "url" if args.url else "fake"
+
+
+def _run_command(
+    main: Callable[..., Awaitable[object]],
+    *main_args: object,
+    errors: tuple[type[Exception], ...] = (),
+    serving: argparse.Namespace | None = None,
+) -> int:
+    """Run a command's async main. Its own ``errors``, raised inside task groups and so
+    perhaps wrapped in a group, become one-line ``CliError``s; so does an ``OSError`` of a
+    server (``serving``: the arguments with its host and port), whose Ctrl-C is how it is
+    meant to stop."""
     try:
-        anyio.run(run_demo, options, sys.stdout, sys.stderr)
+        with contextlib.suppress(KeyboardInterrupt) if serving else contextlib.nullcontext():
+            anyio.run(main, *main_args)
     except BaseException as exc:
-        # Raised inside the demo's task group, a DemoError may arrive wrapped in a group.
         leaf = _leaf(exc)
-        if isinstance(leaf, DemoError):
+        if isinstance(leaf, errors):
             raise CliError(str(leaf)) from leaf
+        if serving is not None and isinstance(leaf, OSError):  # the port is taken...
+            where = f"{_url_host(serving.host)}:{serving.port}"
+            raise CliError(f"cannot serve on {where}: {leaf.strerror or leaf}") from leaf
         raise
     return 0
 
@@ -140,16 +160,7 @@ def _serve_fake(args: argparse.Namespace) -> int:
             os.makedirs(args.record, exist_ok=True)
         except OSError as exc:
             raise CliError(f"cannot record in {args.record}: {exc.strerror or exc}") from exc
-    try:
-        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it is meant to stop
-            anyio.run(_serve, args, script)
-    except BaseException as exc:
-        leaf = _leaf(exc)
-        if isinstance(leaf, OSError):  # the port is taken, the address is not ours...
-            where = f"{_url_host(args.host)}:{args.port}"
-            raise CliError(f"cannot serve on {where}: {leaf.strerror or leaf}") from leaf
-        raise
-    return 0
+    return _run_command(_serve, args, script, serving=args)
 
 
 # -- probe --------------------------------------------------------------------------------------
@@ -182,9 +193,8 @@ def _probe(args: argparse.Namespace) -> int:
 def _voice(args: argparse.Namespace) -> int:
     from .voice.demo import VoiceDemoError, VoiceDemoOptions, run_voice_demo
 
-    mode: Literal["fake", "live", "url"] = "live" if args.live else "url" if args.url else "fake"
     options = VoiceDemoOptions(
-        mode=mode,
+        mode=_target(args),
         url=args.url,
         input_path=args.input,
         output_path=args.output,
@@ -192,14 +202,7 @@ def _voice(args: argparse.Namespace) -> int:
         vad=args.vad,
         timeout_s=args.timeout,
     )
-    try:
-        anyio.run(run_voice_demo, options, sys.stdout, sys.stderr)
-    except BaseException as exc:
-        leaf = _leaf(exc)
-        if isinstance(leaf, VoiceDemoError):
-            raise CliError(str(leaf)) from leaf
-        raise
-    return 0
+    return _run_command(run_voice_demo, options, sys.stdout, sys.stderr, errors=(VoiceDemoError,))
 
 
 # -- web ----------------------------------------------------------------------------------------
@@ -217,28 +220,16 @@ async def _serve_web(options: WebOptions) -> None:
 def _web(args: argparse.Namespace) -> int:
     from .web.app import WebError, WebOptions
 
-    mode: Literal["fake", "live", "url"] = "live" if args.live else "url" if args.url else "fake"
     options = WebOptions(
         host=args.host,
         port=args.port,
-        mode=mode,
+        mode=_target(args),
         url=args.url,
         agent=args.agent,
         pace=args.pace,
         pipeline=args.pipeline,
     )
-    try:
-        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it is meant to stop
-            anyio.run(_serve_web, options)
-    except BaseException as exc:
-        leaf = _leaf(exc)
-        if isinstance(leaf, WebError):
-            raise CliError(str(leaf)) from leaf
-        if isinstance(leaf, OSError):
-            where = f"{_url_host(args.host)}:{args.port}"
-            raise CliError(f"cannot serve on {where}: {leaf.strerror or leaf}") from leaf
-        raise
-    return 0
+    return _run_command(_serve_web, options, errors=(WebError,), serving=args)
 
 
 def _add_voice(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
