@@ -18,7 +18,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-from types import TracebackType
 from typing import Any, TextIO
 
 import anyio
@@ -36,7 +35,7 @@ from realtime_sansio.protocol.recording import (
 )
 from realtime_sansio.protocol.replay import Mismatch, ReplayResult, Step, compare_frame, replay
 
-from .base import ConnectionClosed, describe_close
+from .base import ClosingOnExit, ConnectionClosed, describe_close
 from .demo import Timeline
 
 __all__ = [
@@ -246,7 +245,7 @@ class _Cue:
     after: int
 
 
-class ReplayTransport:
+class ReplayTransport(ClosingOnExit):
     """A transport that plays a recording's server frames and checks the client's.
 
     Each recorded server frame is delivered once the client has sent every client frame
@@ -288,14 +287,6 @@ class ReplayTransport:
     async def __aenter__(self) -> ReplayTransport:
         self._start = anyio.current_time() - self._offset
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close(1000, "")
 
     def _wake(self) -> None:
         self._progress.set()
