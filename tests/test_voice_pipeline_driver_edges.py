@@ -118,3 +118,37 @@ async def test_a_failing_on_interrupted_is_reported_and_the_next_turn_goes_on() 
     assert error.stage == "workflow" and error.turn_id == "turn_1"
     assert error.error == "on_interrupted failed: RuntimeError: cannot forget"
     assert ("turn_started", "turn_2") in lifecycle
+
+
+async def test_an_interrupt_delivers_every_event_of_the_cut_turn() -> None:
+    # Regression: with the reader behind, the synthesis task was the one handing events over
+    # when the interrupt cancelled it, and the event it had taken from the queue (the turn's
+    # metrics) was lost.
+    streamed = StreamedAudioInput(max_buffered_chunks=1000)
+    seen: list[VoiceStreamEvent] = []
+    async with pipeline(max_buffered_events=1).run(streamed) as result:
+        await streamed.add_audio(utterances("What is the weather like today?"))
+        async for event in result:
+            seen.append(event)
+            if isinstance(event, events.VoiceStreamEventAudio):
+                break  # the reply is playing, the synthesis waits for the reader: stop it
+        with anyio.fail_after(60):
+            await result.audio_played("turn_1", 300.0)
+            async with anyio.create_task_group() as group:
+                group.start_soon(result.interrupt)
+                async for event in result:
+                    seen.append(event)
+                    lifecycle = isinstance(event, events.VoiceStreamEventLifecycle)
+                    if lifecycle and event.event == "turn_interrupted":  # type: ignore[union-attr]
+                        break
+        streamed.close()
+        with anyio.fail_after(60):
+            seen += await collect(result)
+    kinds = [type(e).__name__ for e in seen if not isinstance(e, events.VoiceStreamEventAudio)]
+    cut = kinds.index("VoiceStreamEventLifecycle", kinds.index("VoiceStreamEventText"))
+    assert kinds[cut - 1] == "VoiceStreamEventMetrics"
+    (metrics,) = [e for e in seen if isinstance(e, events.VoiceStreamEventMetrics)]
+    assert (metrics.turn_id, metrics.heard_ms) == ("turn_1", 300.0)
+    assert ("turn_interrupted", "turn_1") in [
+        (e.event, e.turn_id) for e in seen if isinstance(e, events.VoiceStreamEventLifecycle)
+    ]

@@ -48,7 +48,7 @@ async def test_a_spoken_question_is_answered_through_the_pipeline() -> None:
         page = connect(bridge, group)
         ready = await hello(page)
         assert (ready["kind"], ready["agent"]) == ("pipeline", "Greeter")
-        assert ready["controls"] == {"interrupt": False, "push_to_talk": False, "text": False}
+        assert ready["controls"] == {"interrupt": True, "push_to_talk": False, "text": False}
         assert "speech endpoints" in ready["target"]
         assert QUESTION in ready["hint"] and "Speak over an answer" in ready["hint"]
         await page.send_audio(speech(QUESTION))
@@ -78,7 +78,7 @@ async def test_a_spoken_question_is_answered_through_the_pipeline() -> None:
     # The turn opens before its tool runs; its figures, then the end of its audio, close it.
     assert kinds.index("agent_start") < kinds.index("tool_start") < kinds.index("audio")
     assert kinds.index("metrics") < kinds.index("audio_done") < kinds.index("agent_end")
-    assert refused["source"] == "bridge" and "speak over a reply" in refused["message"]
+    assert refused["source"] == "bridge" and "finds your turns" in refused["message"]
     assert not [m for m in page.of("error") if m["source"] == "session"]
 
 
@@ -118,6 +118,42 @@ async def test_speech_during_the_reply_interrupts_it_where_the_page_was() -> Non
     # The agent keeps what was heard of the cut answer, not the answer.
     assert ANSWER not in texts
     assert "Here is what I found: Sunny," in texts
+
+
+async def test_the_interrupt_button_cuts_the_reply_where_the_page_was() -> None:
+    kind = LoggedPipelineKind()
+    bridge = WebBridge(kind)
+    async with running(bridge) as group:
+        page = connect(bridge, group)
+        ready = await hello(page)
+        await page.send_audio(speech(QUESTION))
+        turn = (await page.next("agent_start"))["response_id"]
+        received = 0.0
+        while received < 1000:
+            received += pcm_ms(len(pcm_of(await page.next("audio", item_id=turn))))
+        heard = 800.25
+        # As the page does: the last report, then the button.
+        await page.send(type="audio_played", item_id=turn, content_index=0, ms=heard)
+        await page.send(type="interrupt")
+        cut = await page.next("interrupted")
+        cancelled = await page.next("agent_end", response_id=turn)
+        # Nothing more is said until the user speaks again; then the conversation goes on.
+        await page.send_audio(speech(HANDOFF_PROMPT))
+        handoff = await page.next("handoff")
+        starts = [m["response_id"] for m in page.of("agent_start")]
+        (session,) = kind.sessions
+        assert isinstance(session, PipelinePageSession) and session.agent_session is not None
+        texts = [
+            "".join(part.text for part in item.content if isinstance(part, OutputText))
+            for item in session.agent_session.history
+            if isinstance(item, AssistantMessage)
+        ]
+    assert ready["controls"]["interrupt"] is True
+    assert (cut["item_id"], cut["audio_end_ms"]) == (turn, heard)
+    assert cancelled["status"] == "cancelled"
+    assert starts[0] == turn and (handoff["from"], handoff["to"]) == ("Greeter", "Support")
+    assert ANSWER not in texts and any(text and ANSWER.startswith(text) for text in texts)
+    assert not page.of("error")
 
 
 class Mapped:

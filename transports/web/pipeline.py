@@ -8,15 +8,16 @@ after). The pipeline runs on a ``StreamedAudioInput`` fed by the page's micropho
 ``PipelinePageSession`` maps:
 
 - the page's ``audio`` -> ``add_audio``; ``audio_played`` -> ``VoiceStreamResult.audio_played``
-  (the page's item is the pipeline's turn), so a barge-in keeps exactly what was heard;
+  (the page's item is the pipeline's turn), so a barge-in keeps exactly what was heard; the
+  interrupt button -> ``VoiceStreamResult.interrupt`` (cut where the page says it played);
   ``approve_tool`` / ``reject_tool`` -> the ``AgentWorkflow``'s session;
 - the pipeline's events -> page messages (``PipelineTimeline``, pure): captions for both
   sides, a turn per reply, its latencies, audio, cuts and errors; the speech edges of the
   pipeline's own VAD (observed, not duplicated) -> ``speech``; an ``AgentWorkflow``'s tool
   calls, handoffs and guardrails -> the same rows a Realtime session gives.
 
-The pipeline has no interrupt, push-to-talk or typed input: the user interrupts a reply by
-speaking over it. ``ready`` says so (``controls``), and the page turns those controls off.
+The pipeline has no push-to-talk or typed input: it finds the user's turns in their speech.
+``ready`` says so (``controls``), and the page turns those controls off.
 """
 
 from __future__ import annotations
@@ -48,7 +49,15 @@ from ..subscriptions import SlowSubscriberError
 from ..voice import AgentWorkflow, StreamedAudioInput, VoicePipeline, VoiceStreamResult
 from ..voice.pipeline import _make_vad
 from .bridge import Deliver, PageSession
-from .commands import ApproveTool, AudioIn, AudioPlayed, Command, CommandError, RejectTool
+from .commands import (
+    ApproveTool,
+    AudioIn,
+    AudioPlayed,
+    Command,
+    CommandError,
+    Interrupt,
+    RejectTool,
+)
 from .timeline import MAX_OPEN, PageMessage, PageTimeline
 
 __all__ = ["MAX_SPEECH_EDGES", "PipelineKind", "PipelinePageSession", "PipelineTimeline"]
@@ -60,7 +69,7 @@ _AGENT_ROWS = frozenset({"tool_start", "tool_end", "approval", "handoff", "guard
 """What an ``AgentWorkflow``'s session adds to the page: the rest (its text, its turns) is
 the pipeline's to show."""
 
-_CONTROLS = {"interrupt": False, "push_to_talk": False, "text": False}
+_CONTROLS = {"interrupt": True, "push_to_talk": False, "text": False}
 
 
 @attrs.define
@@ -312,6 +321,8 @@ class PipelinePageSession:
             await self.audio_input.add_audio(command.pcm)
         elif isinstance(command, AudioPlayed):
             await self.result.audio_played(command.item_id, command.ms)
+        elif isinstance(command, Interrupt):
+            await self.result.interrupt()
         elif isinstance(command, ApproveTool | RejectTool) and self.agent_session is not None:
             if isinstance(command, ApproveTool):
                 await self.agent_session.approve_tool(command.call_id)
@@ -320,8 +331,7 @@ class PipelinePageSession:
         else:
             what = type(command).__name__
             raise CommandError(
-                f"the voice pipeline takes no {what} command: it hears speech (speak over a"
-                " reply to interrupt it)"
+                f"the voice pipeline takes no {what} command: it finds your turns in your speech"
             )
 
 

@@ -73,11 +73,11 @@ function now() {
 
 // -- status -------------------------------------------------------------------------------
 
-// What the conversation's kind can do (`ready.controls`): the voice pipeline has no interrupt,
-// push-to-talk or typed input, since speaking over a reply is what interrupts it.
+// What the conversation's kind can do (`ready.controls`): the voice pipeline has no push-to-talk
+// or typed input, since it finds the user's turns in their speech.
 let controls = { interrupt: true, push_to_talk: true, text: true };
 const WHY_OFF = {
-  interrupt: "the voice pipeline stops when you speak over it",
+  interrupt: "this conversation cannot be interrupted",
   push_to_talk: "the voice pipeline finds your turns by itself",
   text: "speech only (voice pipeline)",
 };
