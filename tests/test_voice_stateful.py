@@ -194,10 +194,16 @@ class VoicePipelineMachine(RuleBasedStateMachine):
         if not self.closed:
             self.closed = True
             self.step(vi.InputClosed())
-        # Answer everything still open, plainly; the session must then end.
-        for _ in range(200):
-            if self.session_ended_at is not None or not self.open_effects:
+        # Answer everything still open, plainly, and let the clock run (playback estimates
+        # and reports run out; a turn that waited behind one being played is then answered,
+        # which opens new effects): the session must then end.
+        for _ in range(500):
+            if self.session_ended_at is not None:
                 break
+            if not self.open_effects:
+                self.now += 100.0
+                self.step(vi.TimerFired(now=self.now))
+                continue
             effect = self.open_effects.pop(0)
             if isinstance(effect, effects.Transcribe):
                 self.step(vi.Transcribed(turn_id=effect.turn_id, text="fine"))
@@ -206,11 +212,6 @@ class VoicePipelineMachine(RuleBasedStateMachine):
             elif isinstance(effect, effects.Synthesize):
                 self.running.discard(effect.piece_id)
                 self.step(vi.SynthesisDone(piece_id=effect.piece_id))
-        self.now += 100.0  # playback estimates and reports run out
-        self.step(vi.TimerFired(now=self.now))
-        if self.session_ended_at is None:
-            self.now += 100.0
-            self.step(vi.TimerFired(now=self.now))
         assert self.session_ended_at is not None, "the session never ended"
         assert set(self.ends) == set(self.started), "a turn that started never ended"
 
