@@ -283,7 +283,7 @@ async def test_the_pipeline_answers_a_spoken_question(tmp_path: Path) -> None:
     assert "get_weather" in timeline and "Sunny, 21 °C in Paris" in timeline
     assert "speech stopped" in timeline and "transcription" in timeline
     # The interrupt button works; push-to-talk and typing do not (the pipeline hears speech).
-    assert disabled == [False, True, True, True]
+    assert disabled == [True, False, True, True]  # in page order: talk, interrupt, text, send
     # Played to the end, and said so: the pipeline ended the turn on the page's reports.
     reports = [c for c in kind.log if isinstance(c, AudioPlayed) and c.item_id == turn]
     assert reports[-1].ms == seen["received"][turn] * 1000 / PCM16.rate > 0
