@@ -47,6 +47,8 @@ def unpaused_receive(stream: anyio.abc.ByteStream) -> Callable[[int], Awaitable[
 
 
 class _UnpausedReader:
+    __slots__ = ("_protocol", "_stream", "_transport", "_unread")
+
     def __init__(self, stream: anyio.abc.ByteStream, transport: Any, protocol: Any) -> None:
         self._stream = stream
         self._transport = transport
