@@ -45,7 +45,7 @@ from wsproto import events as ws
 from wsproto.connection import ConnectionState
 from wsproto.utilities import RemoteProtocolError as WsRemoteProtocolError
 
-from ._asyncio_reads import unpaused_receive
+from ._socket_reads import fast_receive
 from ._wsframes import InboundFrames, masked_text_frame
 from .auth import Redactor, connection_secrets
 from .base import ClosingOnExit, ConnectionClosed
@@ -126,7 +126,7 @@ class WebSocketConnection(ClosingOnExit):
         redact: Callable[[str], str] | None = None,
     ) -> None:
         self._stream = stream
-        self._receive_bytes = unpaused_receive(stream)
+        self._receive_bytes = fast_receive(stream)
         self._ws = connection
         self._max = max_message_bytes
         self._redact = redact
