@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import struct
 from typing import Any
 
 import anyio
 import anyio.abc
 import pytest
+import trustme
+from anyio.streams.tls import TLSStream
 from realtime_sansio.transports import _socket_reads
 from realtime_sansio.transports._socket_reads import fast_receive
 
@@ -180,4 +183,43 @@ async def test_a_reset_connection_is_broken(anyio_backend: str) -> None:
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         await server.aclose()  # a reset (RST), not an orderly end
         with pytest.raises(anyio.BrokenResourceError):
+            await receive(100)
+
+
+async def test_tls_reads_its_socket_the_fast_way(anyio_backend: str) -> None:
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    client, server, listener = await _pair()
+    async with listener, anyio.create_task_group() as group:  # no closing handshakes: no wait
+        accepted: list[TLSStream] = []
+
+        async def accept() -> None:
+            wrapped = await TLSStream.wrap(
+                server, server_side=True, ssl_context=server_context, standard_compatible=False
+            )
+            accepted.append(wrapped)
+
+        group.start_soon(accept)
+        secure = await TLSStream.wrap(
+            client, hostname="127.0.0.1", ssl_context=client_context, standard_compatible=False
+        )
+    async with secure, accepted[0] as peer:
+        receive = fast_receive(secure)
+        assert receive == secure.receive  # TLS keeps its own receive, over the fast one
+        assert secure.transport_stream is not client
+        assert secure.extra(anyio.abc.SocketAttribute.local_port)  # the socket's, still
+        sent = bytes(range(256)) * 256
+        got = bytearray()
+        async with anyio.create_task_group() as group:
+            group.start_soon(peer.send, sent)  # it may wait for the socket
+            while len(got) < len(sent):
+                got += await receive(65536)
+        assert got == sent
+        await secure.send(b"back")
+        assert await peer.receive() == b"back"
+        await peer.aclose()
+        with pytest.raises((anyio.EndOfStream, anyio.BrokenResourceError)):
             await receive(100)

@@ -14,8 +14,9 @@ more than for the frame; anyio's socket ``receive`` adds system calls to each:
   checkpoint, as before), then reads once: a tenth of the client's CPU.
 
 ``fast_receive(stream)`` gives that ``receive`` for anyio's own socket stream of the running
-backend, read through anyio's internals, read defensively: any other stream (TLS, a memory
-stream, uvloop's transports, another anyio version) keeps its own ``receive``. Errors are
+backend, read through anyio's internals, read defensively: any other stream (a memory stream,
+uvloop's transports, another anyio version) keeps its own ``receive``. A TLS stream over such a
+socket stream keeps its own too, and reads the socket with the fast one. Errors are
 anyio's: ``EndOfStream`` at the end, ``ClosedResourceError`` or ``BrokenResourceError``.
 """
 
@@ -24,12 +25,13 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import anyio
 import anyio.abc
 import anyio.lowlevel
+from anyio.streams.tls import TLSStream
 
 __all__ = ["MAX_UNREAD_BYTES", "fast_receive"]
 
@@ -41,6 +43,14 @@ def fast_receive(stream: anyio.abc.ByteStream) -> Callable[[int], Awaitable[byte
     """``stream.receive``, with fewer system calls per wake-up when ``stream`` is anyio's
     socket stream on asyncio or trio (else ``stream.receive`` itself). One task at a time
     calls it (the caller's lock)."""
+    if isinstance(stream, TLSStream):
+        # TLS reads its socket through the stream it wraps: that one gets the fast reads.
+        inner = stream.transport_stream
+        if isinstance(inner, anyio.abc.ByteStream):
+            receive = fast_receive(inner)
+            if receive != inner.receive:
+                stream.transport_stream = _Reading(inner, receive)
+        return stream.receive
     kind = type(stream)
     if kind.__name__ != "SocketStream":
         return stream.receive
@@ -64,6 +74,32 @@ def fast_receive(stream: anyio.abc.ByteStream) -> Callable[[int], Awaitable[byte
     ):
         return stream.receive
     return _UnpausedReader(stream, transport, protocol).receive
+
+
+class _Reading(anyio.abc.ByteStream):
+    """``stream`` read through ``receive`` (the TLS wrapper's transport stream)."""
+
+    def __init__(
+        self, stream: anyio.abc.ByteStream, receive: Callable[[int], Awaitable[bytes]]
+    ) -> None:
+        self._stream = stream
+        self._receive = receive
+
+    async def receive(self, max_bytes: int = 65536) -> bytes:
+        return await self._receive(max_bytes)
+
+    async def send(self, item: bytes) -> None:
+        await self._stream.send(item)
+
+    async def send_eof(self) -> None:
+        await self._stream.send_eof()
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    @property
+    def extra_attributes(self) -> Mapping[Any, Callable[[], Any]]:
+        return self._stream.extra_attributes
 
 
 class _TrioReader:
