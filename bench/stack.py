@@ -31,9 +31,9 @@ connected to the server and at rest). Takes about a minute with the default 7 ro
 The peers are in the ``bench`` extra: ``pip install -e ".[bench]"``.
 
 Figures of one run on the development machine (Python 3.11, 2 cores shared with other work;
-5 rounds; client CPU vs the floor's, the median of the per-round ratios).
+9 rounds; client CPU vs the floor's, the median of the per-round ratios).
 
-Before the driver and transport work (issue 11), with the stdlib codec:
+Before the driver and transport work (issue 11), with the stdlib codec (5 rounds):
 
     client                                     burst   paced    send  duplex
     websockets + json + base64 (floor)         1.00x   1.00x   1.00x   1.00x
@@ -44,7 +44,8 @@ Before the driver and transport work (issue 11), with the stdlib codec:
     ours vs openai-agents: burst 1.06x (asyncio), 1.03x (trio); paced 1.27x, 1.15x
     idle session memory: 48.4 KiB (asyncio), 41.8 KiB (trio)
 
-After it (the last run; an earlier one gave 1.51x, 1.48x, 1.15x, 1.05x in burst):
+After the first round of it (batched reads and writes, a writer task, the speed extra; the
+figures of that work's last run, 5 rounds):
 
     client                                     burst   paced    send  duplex
     websockets + json + base64 (floor)         1.00x   1.00x   1.00x   1.00x
@@ -54,25 +55,69 @@ After it (the last run; an earlier one gave 1.51x, 1.48x, 1.15x, 1.05x in burst)
     realtime-sansio, trio                      1.57x   1.59x   1.02x   1.37x
     realtime-sansio, asyncio, speed extra      1.19x   1.59x   0.88x   1.25x
     realtime-sansio, trio, speed extra         1.17x   1.55x   0.89x   1.34x
-
-    the floor's CPU: burst 32.3 us/frame, paced 152.1 us/frame, send 25.4 us/append,
-        duplex 371.5 us/frame
-    ours vs openai-agents, burst: asyncio 0.40x, trio 0.41x, asyncio-speed 0.31x, trio-speed 0.31x
     ours vs openai-agents, paced: asyncio 0.88x, trio 0.82x, asyncio-speed 0.81x, trio-speed 0.80x
-    sessions per core (duplex, 24 kHz both ways): floor 102, openai 33, agents 72,
-        ours-asyncio 79, ours-trio 74, ours-asyncio-speed 81, ours-trio-speed 76
-    idle session memory: 54.0 KiB (asyncio), 47.0 KiB (trio) (tracemalloc)
 
-What changed: the driver no longer takes a lock (a trip through the scheduler) after every
-frame when nothing is queued, and wakes its timer task only when the deadline changes; it
-steps every frame one read brought (up to ``runner.MAX_BATCH``) and sends a step's frames in
-one write; the application's commands queue their frames for a writer task instead of a write
-and a trip through the scheduler each; the WebSocket decodes whole text frames itself (wsproto
-gets every other frame, whole) and masks client frames with one XOR; the speed extra parses
-with orjson and codes base64 with pybase64. Where the rest goes (paced, asyncio): anyio's
-socket receive pauses and resumes reading around each wait (about 15% of the client's CPU),
-the event loop's iterations (the reader and the subscriber are two tasks), then the Session
-and the codec. Ratios move by about 0.1x between runs on this shared machine.
+After the second round (fewer system calls per wake-up; the last run, 9 rounds):
+
+    client                                     burst   paced    send  duplex
+    websockets + json + base64 (floor)         1.00x   1.00x   1.00x   1.00x
+    openai-python 3.57.0                       4.28x   2.12x  12.70x   3.04x
+    openai-agents 0.24.0                       3.19x   1.88x   1.05x   1.45x
+    realtime-sansio, asyncio                   1.38x   1.38x   0.93x   1.26x
+    realtime-sansio, trio                      1.36x   1.55x   0.92x   1.42x
+    realtime-sansio, asyncio, speed extra      1.19x   1.36x   0.83x   1.17x
+    realtime-sansio, trio, speed extra         0.98x   1.40x   0.84x   1.37x
+
+    the floor's CPU: burst 30.5 us/frame, paced 148.1 us/frame, send 22.8 us/append,
+        duplex 362.3 us/frame
+    ours vs openai-agents, burst: asyncio 0.43x, trio 0.43x, asyncio-speed 0.37x, trio-speed 0.31x
+    ours vs openai-agents, paced: asyncio 0.73x, trio 0.82x, asyncio-speed 0.72x, trio-speed 0.74x
+    sessions per core (duplex, 24 kHz both ways): floor 104, openai 34, agents 72,
+        ours-asyncio 83, ours-trio 73, ours-asyncio-speed 89, ours-trio-speed 76
+    idle session memory: 55.8 KiB (asyncio), 47.6 KiB (trio) (tracemalloc)
+
+The same code's run just before it (9 rounds, before the second round: burst 1.46x, 1.45x,
+1.10x, 1.05x; paced vs openai-agents 0.87x, 0.83x, 0.85x, 0.88x) and paced-only runs after it
+(7 rounds: vs openai-agents 0.73x to 0.74x on asyncio, 0.78x and 0.74x on trio) show the noise
+of this shared machine: ratios move by about 0.05x to 0.1x between runs.
+
+What changed in the first round: the driver no longer takes a lock (a trip through the
+scheduler) after every frame when nothing is queued, and wakes its timer task only when the
+deadline changes; it steps every frame one read brought (up to ``runner.MAX_BATCH``) and sends a
+step's frames in one write; the application's commands queue their frames for a writer task
+instead of a write and a trip through the scheduler each; the WebSocket decodes whole text
+frames itself (wsproto gets every other frame, whole) and masks client frames with one XOR; the
+speed extra parses with orjson and codes base64 with pybase64.
+
+What changed in the second round (``transports._socket_reads``): on asyncio, anyio's socket
+receive resumed the transport's reading before each wait and paused it after (two epoll_ctl
+calls per wake-up, about 15% of the client's CPU paced); the socket now stays readable and is
+paused only past ``MAX_UNREAD_BYTES`` read and not taken. On trio, the socket's recv tried a
+read first, which fails when the last read took everything (a syscall and a BlockingIOError
+raised and caught per wake-up, about 10% paced); it now waits for readability, then reads once.
+Both apply under TLS too. Per read, the driver checks the core's timer once for all the frames
+and skips the flush coroutine when nothing is queued; the fast frame path asks whether wsproto
+is idle once per read.
+
+Where the rest goes (paced): the event loop's iterations: on asyncio three per frame (the
+socket's callback, the reader task, the subscriber task; the floor has two, websockets parses in
+the protocol callback), each with its epoll call; on trio two batches per frame; then the
+Session and the codec (about 23 us per event with the stdlib, 13 with the speed extra, in
+``bench/session.py``), then the subscription and the WebSocket's framing (a few us). In burst,
+the Session and the codec are most of what is left: ``bench/session.py`` puts decode +
+``Session.handle`` at about 1.5x its stdlib floor (json + base64) and 0.9x with the speed extra
+(target 0.6x, not met): orjson and pybase64 alone cost 0.18x of that floor, decoding into typed,
+checked attrs events brings it to 0.6x (the per-field checks, the frozen attrs constructors, the
+walk that keeps orjson's results identical to json's: about 0.5 us an event), and the Session's
+handling adds 0.28x.
+
+Tried and did not help (or not enough to keep): decoding base64 leniently and checking it by
+re-encoding (to spare the stdlib's strict mode): slower than strict mode (26 us against 23 us
+for a 100 ms delta). Leaving asyncio's socket readable in burst mode: the same cost as pausing
+it, within the noise (1.06x against 1.05x of the floor, 15 interleaved runs in one process), so
+kept for the paced gain. Not tried, for the risk to the properties kept: stepping frames in
+asyncio's protocol callback (one loop iteration less per frame, but a second path beside
+trio's), and letting a waiting subscriber read the socket itself.
 """
 
 from __future__ import annotations

@@ -77,7 +77,8 @@ class InboundFrames:
     def feed(self, data: bytes, out: deque[Any]) -> None:
         """Take ``data`` from the socket; append what it completes to ``out``: texts as
         ``str``, wsproto's events as they are, in the order of the stream."""
-        if not self._inbox and not self._wsproto_idle():
+        idle = self._wsproto_idle()  # again only after wsproto got a frame
+        if not self._inbox and not idle:
             self._to_wsproto(data, out)
             return
         inbox = self._inbox
@@ -110,7 +111,7 @@ class InboundFrames:
             end = start + head + size
             if end > len(inbox):
                 break
-            if first == 0x81 and not second & 0x80 and self._wsproto_idle():
+            if first == 0x81 and not second & 0x80 and idle:
                 try:
                     out.append(inbox[start + head : end].decode("utf-8"))
                     start = end
@@ -118,6 +119,7 @@ class InboundFrames:
                 except UnicodeDecodeError:
                     pass  # invalid text: wsproto closes the connection over it
             self._to_wsproto(bytes(inbox[start:end]), out)
+            idle = self._wsproto_idle()
             start = end
         del inbox[:start]
         if too_big:

@@ -292,8 +292,15 @@ class RealtimeSession:
             await self._flush()
 
     def _step(self, event: inputs.AnyInput, now: float | None = None) -> None:
-        if now is None:
-            now = self._clock()
+        self._dispatch(event, self._clock() if now is None else now)
+        self._check_timer()
+
+    def _check_timer(self) -> None:
+        if self._core.get_timer() != self._deadline:  # else _tick sleeps on, not woken
+            self._timer_changed.set()
+
+    def _dispatch(self, event: inputs.AnyInput, now: float) -> None:
+        """The core's step and its outputs, without the timer's check (``_step``)."""
         outputs = self._core.handle(event, now=now)
         if self._recorder is not None:
             self._recorder.step(event, outputs, now)
@@ -312,8 +319,6 @@ class RealtimeSession:
                 self._tg.start_soon(self._transport.close, output.code, output.reason)
             else:
                 self._publish(output)
-        if self._core.get_timer() != self._deadline:  # else _tick sleeps on, not woken
-            self._timer_changed.set()
 
     def _publish(self, event: events.SessionEvent) -> None:
         if isinstance(event, events.ToolEndEvent):
@@ -401,9 +406,12 @@ class RealtimeSession:
                 self._finish()
                 return
             now = self._clock()  # one reading for the frames read together
+            dispatch = self._dispatch
             for frame in frames:
-                self._step(frame, now)
-            await self._flush()
+                dispatch(frame, now)
+            self._check_timer()  # once for them all: _tick runs only once this task waits
+            if self._outgoing or self._unsent or self._send_lock.locked():
+                await self._flush()  # (a coroutine's cost saved per read, most have no sends)
             if len(frames) >= MAX_BATCH:
                 # More may be there without a wait (frames parsed from the same read): let
                 # the subscribers and the loop's other sessions have their turn first.

@@ -45,6 +45,7 @@ from wsproto import events as ws
 from wsproto.connection import ConnectionState
 from wsproto.utilities import RemoteProtocolError as WsRemoteProtocolError
 
+from ._socket_reads import fast_receive
 from ._wsframes import InboundFrames, masked_text_frame
 from .auth import Redactor, connection_secrets
 from .base import ClosingOnExit, ConnectionClosed
@@ -125,6 +126,7 @@ class WebSocketConnection(ClosingOnExit):
         redact: Callable[[str], str] | None = None,
     ) -> None:
         self._stream = stream
+        self._receive_bytes = fast_receive(stream)
         self._ws = connection
         self._max = max_message_bytes
         self._redact = redact
@@ -246,7 +248,7 @@ class WebSocketConnection(ClosingOnExit):
     async def _read_chunk(self) -> bytes | None:
         """The next bytes from the socket (the read lock held), or None at its end."""
         try:
-            return await self._stream.receive(_READ_SIZE)
+            return await self._receive_bytes(_READ_SIZE)
         except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
             self._peer_done.set()
             return None
