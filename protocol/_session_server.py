@@ -285,6 +285,11 @@ class SessionServer(SessionTools):
                 event_type=event.type,
                 field="audio_end_ms",
             )
+        track = self._playback.get(event.item_id)
+        if track is not None:
+            self._note_heard(
+                event.item_id, event.content_index, event.audio_end_ms, track.received_ms
+            )
         if self.history.truncate_audio(event.item_id, event.content_index, event.audio_end_ms):
             self._emit(
                 events.HistoryUpdatedEvent(

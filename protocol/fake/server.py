@@ -65,7 +65,20 @@ from .scripts import (
     scripted_events,
 )
 
-__all__ = ["FakeRealtimeServer", "FakeServerConfig", "Mismatch"]
+__all__ = ["FakeRealtimeServer", "FakeServerConfig", "FakeServers", "Mismatch", "counter_ids"]
+
+
+def counter_ids() -> Callable[[str], str]:
+    """Ids ``<prefix>_<n>`` with a counter per prefix (``item_3``): given to the servers of
+    successive connections, so that no id repeats across them, as the real server's never
+    do (a client that reconnects keeps its history's ids)."""
+    counters: dict[str, int] = {}
+
+    def new_id(prefix: str) -> str:
+        counters[prefix] = count = counters.get(prefix, 0) + 1
+        return f"{prefix}_{count}"
+
+    return new_id
 
 
 def _non_negative(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
@@ -106,7 +119,9 @@ _STREAM, _SCRIPT, _IDLE, _EXPIRE = range(4)
 
 class FakeRealtimeServer:
     """The fake Realtime server (see the module docstring). One connection at a time; a new
-    ``connected`` starts a fresh session and the script from its first step."""
+    ``connected`` starts a fresh session (its ids going on from the last one's) and the
+    script from its first step (for ``script.connections`` connections; then unscripted).
+    Two connections open at once need a server each: ``FakeServers``."""
 
     def __init__(
         self,
@@ -116,14 +131,15 @@ class FakeRealtimeServer:
         id_factory: Callable[[str], str] | None = None,
     ) -> None:
         self.config = config if config is not None else FakeServerConfig()
-        self._id_factory = id_factory
-        """Makes every id (given its prefix: ``event``, ``item``, ``resp``...); None: counters."""
+        self._id_factory = id_factory if id_factory is not None else counter_ids()
+        """Makes every id (given its prefix: ``event``, ``item``, ``resp``...)."""
         self.script = script if isinstance(script, FakeScript) else FakeScript(steps=script or ())
         self._sessions = 0
         self._used = False
         self._reset()
 
     def _reset(self) -> None:
+        # Everything of one connection (``_sessions`` counts them, ids and all go on).
         self._sessions += 1
         session = {
             "id": f"sess_{self._sessions}",
@@ -134,7 +150,7 @@ class FakeRealtimeServer:
             session=session, script_source=self._brain, id_factory=self._id_factory
         )
         """The server model underneath: its session, conversation and responses."""
-        self._cursor = ScriptCursor(self.script)
+        self._cursor = ScriptCursor(self.script.for_connection(self._sessions))
         self.heard: dict[str, str] = {}
         """What the user said in each committed audio item (from ``config.transcripts``)."""
         self.closed = False
@@ -533,3 +549,23 @@ class FakeRealtimeServer:
                 self._deadlines[_SCRIPT] = at + step.ms / 1000
             elif isinstance(step, Expire):
                 self._deadlines[_EXPIRE] = at + step.after_ms / 1000
+
+
+class FakeServers:
+    """A fresh ``FakeRealtimeServer`` for each connection, as ``serve-fake`` and
+    ``FakeServerConnections`` give them: the same config, the script for its first
+    ``script.connections`` connections, ids that never repeat across connections. Calling
+    it gives the next one; ``count`` is how many it gave."""
+
+    def __init__(
+        self, config: FakeServerConfig | None = None, *, script: FakeScript | None = None
+    ) -> None:
+        self.config = config
+        self.script = script if script is not None else FakeScript()
+        self._ids = counter_ids()
+        self.count = 0
+
+    def __call__(self) -> FakeRealtimeServer:
+        self.count += 1
+        script = self.script.for_connection(self.count)
+        return FakeRealtimeServer(self.config, script=script, id_factory=self._ids)
