@@ -1,7 +1,9 @@
 """``serve_fake``: the fake Realtime server behind a real WebSocket, for any client.
 
-Each connection gets a fresh ``FakeRealtimeServer`` (with the same config and script), hosted
-by ``hosting.host_connection``. Point the official ``openai`` package at it with
+Each connection gets a fresh ``FakeRealtimeServer`` (``FakeServers``: the same config, the
+script for its first ``script.connections`` connections, ids that never repeat across
+connections, so a client can reconnect), hosted by ``hosting.host_connection``. Point the
+official ``openai`` package at it with
 ``AsyncOpenAI(websocket_base_url="ws://127.0.0.1:8765/v1", api_key="unused")``, or this
 library with ``ModelConfig(url="ws://127.0.0.1:8765")``.
 
@@ -14,11 +16,10 @@ Plain HTTP requests on the same port reach the fake's speech endpoints
 from __future__ import annotations
 
 import functools
-import itertools
 import os
 from collections.abc import Callable
 
-from realtime_sansio.protocol.fake import FakeRealtimeServer, FakeScript, FakeServerConfig
+from realtime_sansio.protocol.fake import FakeScript, FakeServerConfig, FakeServers
 from realtime_sansio.protocol.fake.audio_api import FakeAudioApi
 
 from .fake_http import serve_http
@@ -42,16 +43,16 @@ async def serve_fake(
     """Serve the fake Realtime server on ``host:port`` until cancelled (``port=0``: any free
     port, given to ``ready``). ``record_dir``: each connection is recorded (server side) in a
     file of its own there, named so that the files sort by time."""
-    numbers = itertools.count(1)
+    servers = FakeServers(config, script=script)
     if record_dir is not None:
         os.makedirs(record_dir, exist_ok=True)
 
     async def handle(connection: WebSocketConnection) -> None:
-        core = FakeRealtimeServer(config, script=script)
+        core = servers()
         if record_dir is None:
             await host_connection(core, connection)
             return
-        path = os.path.join(record_dir, recording_name(next(numbers)))
+        path = os.path.join(record_dir, recording_name(servers.count))
         async with RecordingTransport(connection, path, side="server") as recorded:
             await host_connection(core, recorded)
 
