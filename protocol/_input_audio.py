@@ -21,6 +21,7 @@ where the session sent it; a turn that began before the tail's start keeps what 
 from __future__ import annotations
 
 from collections import OrderedDict, deque
+from collections.abc import Container
 
 __all__ = ["InputAudioLog"]
 
@@ -94,6 +95,17 @@ class InputAudioLog:
 
     def audio_of(self, item_id: str) -> bytes | None:
         return self._kept.get(item_id)
+
+    def unknown_turns(self, known: Container[str]) -> bytes:
+        """The audio of the kept turns whose item is not in ``known`` (the server committed
+        them, then the connection dropped before it said what it made of them), in order;
+        forgotten here: it goes back at the front of the tail, to be heard again."""
+        audio = bytearray()
+        for item_id in [item_id for item_id in self._kept if item_id not in known]:
+            turn = self._kept.pop(item_id)
+            self._kept_bytes -= len(turn)
+            audio += turn
+        return bytes(audio)
 
     def forget(self, item_id: str) -> None:
         turn = self._kept.pop(item_id, None)

@@ -157,10 +157,14 @@ def _user_message(
         if not isinstance(part, InputAudio):
             parts.append(part)
             continue
-        audio = part.audio if part.audio is not None else audio_of(item.id or "")
+        # Kept audio means no final transcript yet in "transcript" mode (the session forgets
+        # a turn's audio when its transcript completes): deltas so far say only part of it.
+        kept = audio_of(item.id or "")
+        audio = part.audio if part.audio is not None else kept
         as_text = InputText(text=part.transcript) if part.transcript else None
         as_audio = InputAudio(audio=audio) if audio else None
-        chosen = (as_audio or as_text) if mode == "audio" else (as_text or as_audio)
+        first = as_text if mode == "transcript" and kept is None else as_audio
+        chosen: UserContent | None = first or as_audio or as_text
         if chosen is not None:
             parts.append(chosen)
     return UserMessage(id=item.id, content=parts) if parts else None
@@ -191,57 +195,50 @@ def plan_replay(
 ) -> ReplayPlan:
     """The history ``items`` (in order) as creates chained by ``previous_item_id``.
 
-    A function call goes with its output, from the history or ``outputs`` (call id ->
-    output given but not echoed); a call in ``pending_calls`` (running, awaiting approval
-    or a handoff) waits, to be sent with its output when it comes (``held_calls``); any
-    other call was never made and is left out, as is an output whose call is not there.
+    Everything keeps its order. A function call is sent only with its output: from the
+    history, or from ``outputs`` (call id -> an output given but never echoed, which goes
+    last, as the server would have put it, new to the history and named with an
+    ``event_ids()`` id so that the chain goes on). A call in ``pending_calls`` (running,
+    awaiting approval or a handoff) waits, to be sent with its output when it comes
+    (``held_calls``); any other call was never made and is left out, as is an output whose
+    call is not sent.
     User audio is sent as ``user_audio`` says (``_user_message``), assistant messages as
     the text heard (``heard(item_id)``, for a cut reply) or said. Items with nothing left to
     say, and items this library does not model, are left out.
     """
     history = list(items)
-    in_history = {item.call_id: item for item in history if isinstance(item, FunctionCallOutput)}
+    in_history = {item.call_id for item in history if isinstance(item, FunctionCallOutput)}
     waiting = set(pending_calls)
     plan = ReplayPlan()
     previous: str | None = None
+    sent_calls: list[str] = []
 
-    def send(item: Item) -> None:
+    def send(item: Item, *, replayed: bool = True) -> None:
         nonlocal previous
         assert item.id is not None
         create = wire.ConversationItemCreate(
             event_id=event_ids(), previous_item_id=previous, item=item_to_wire(item)
         )
         plan.creates.append(create)
-        plan.replayed_ids.append(item.id)
+        if replayed:
+            plan.replayed_ids.append(item.id)
         previous = item.id
 
     for item in history:
         assert item.id is not None
-        if isinstance(item, FunctionCallOutput):
-            continue  # sent right after its call
+        replayed: Item | None
         if isinstance(item, FunctionCall):
-            output = in_history.get(item.call_id)
-            if output is None and item.call_id in outputs:
-                output = FunctionCallOutput(call_id=item.call_id, output=outputs[item.call_id])
-            if output is not None:
+            if item.call_id in in_history or item.call_id in outputs:
+                sent_calls.append(item.call_id)
                 send(attrs.evolve(item, status=None))
-                if output.id is not None:
-                    send(attrs.evolve(output, status=None))
-                else:  # given while disconnected: the new server names it
-                    plan.creates.append(
-                        wire.ConversationItemCreate(
-                            event_id=event_ids(),
-                            previous_item_id=previous,
-                            item=item_to_wire(output),
-                        )
-                    )
             elif item.call_id in waiting:
                 plan.held_calls[item.id] = previous or "root"
             else:
                 plan.left_out.append(item.id)
             continue
-        replayed: Item | None
-        if isinstance(item, UserMessage):
+        if isinstance(item, FunctionCallOutput):
+            replayed = attrs.evolve(item, status=None) if item.call_id in sent_calls else None
+        elif isinstance(item, UserMessage):
             replayed = _user_message(item, audio_of, user_audio)
         elif isinstance(item, AssistantMessage):
             replayed = _assistant_message(item, heard(item.id))
@@ -253,8 +250,10 @@ def plan_replay(
             plan.left_out.append(item.id)
         else:
             send(replayed)
-    called = {item.call_id for item in history if isinstance(item, FunctionCall)}
-    plan.left_out += [
-        output.id for output in in_history.values() if output.call_id not in called and output.id
-    ]
+    for call_id in sent_calls:
+        if call_id not in in_history:
+            # Given, never echoed: new to the history too (where the server would have put
+            # it, at the end), named here so that the chain goes on.
+            output = FunctionCallOutput(id=event_ids(), call_id=call_id, output=outputs[call_id])
+            send(output, replayed=False)
     return plan

@@ -48,6 +48,7 @@ from ._session_server import SessionServer
 from ._session_state import MAX_APPEND_BYTES
 from .config import ReconnectPolicy
 from .errors import LocalProtocolError
+from .items import AssistantMessage, OutputAudio
 
 __all__ = ["SessionConnection"]
 
@@ -81,6 +82,9 @@ class SessionConnection(SessionServer):
         self._recycle_at: float | None = None
         self._queued_audio = 0  # bytes of SendAudio waiting while reconnecting
         self._attempts = 0  # of the last outage: a connection that fails early goes on with it
+        self._active_items: list[str] = []  # the output items of the active response
+        self._vad_turn = False  # the server's VAD ended a turn: its commit comes next
+        self._answer_owed: str | None = None  # a VAD turn the server owes a response
 
     @property
     def _policy(self) -> ReconnectPolicy:
@@ -134,8 +138,14 @@ class SessionConnection(SessionServer):
         active = self._gate.active_id
         if self._gate.hold():
             self._gate.deferred = True  # our request was never answered: ask again
+        owed, self._answer_owed = self._answer_owed, None
+        if owed is not None and owed in self.history:
+            # The server's VAD was to answer a turn: now we ask (a turn it never said it
+            # made goes back as audio, and the new server's VAD answers it).
+            self._request_response()
         if active is not None:
             self._interrupt(cancel=False, only=active)  # the listener stops where it is
+            self._unheard(active)
             self._response_started.pop(active)
             agent = self._response_agents.pop(active) or self._agent
             made_calls = self._calls.made_calls(active)
@@ -143,13 +153,28 @@ class SessionConnection(SessionServer):
             self._end_turn(
                 events.AgentEndEvent(agent=agent, response_id=active, status="incomplete")
             )
-            if due is not None or not made_calls:
-                self._request_response()  # deferred, for the new connection
+            # Asked again, for the new connection; not when the user was speaking over it
+            # (their turn, sent again with the audio, brings the next answer).
+            if due is not None or (not made_calls and not self._user_speaking):
+                self._request_response()
         self._updates_in_flight.clear()
         self._cancel_on_create = False
         self._create_sent = None
         self._speech_stopped_at = None
-        self._user_speaking = False
+        self._user_speaking = self._vad_turn = False
+
+    def _unheard(self, response_id: str) -> None:
+        """The spoken items of a response cut off before any of their audio came: nothing
+        of them was heard (their transcript runs ahead of the audio), so they go, as a
+        barge-in deletes an item nothing of which was played."""
+        for item_id in self._active_items:
+            item = self.history.get(item_id)
+            if not isinstance(item, AssistantMessage) or self._playback.get(item_id) is not None:
+                continue
+            if not item.content or any(isinstance(p, OutputAudio) for p in item.content):
+                self.history.delete(item_id)
+                self._emit(events.HistoryUpdatedEvent(item_id=item_id, item=None))
+        self._active_items.clear()
 
     def _attempt_again(self, code: int | None, reason: str) -> None:
         move = self._move
@@ -242,6 +267,12 @@ class SessionConnection(SessionServer):
         create = self._gate.resume()
         if create is not None:
             self._send_create(create)
+        log = self._input_log
+        if move is not None and log is not None:
+            # What the old server had not committed (or committed and never showed): after
+            # the response asked again, so that speech in it interrupts that response as it
+            # would have.
+            self._append_audio(log.unknown_turns(self.history) + log.restart())
         self._queued_audio = 0
         super()._connection_ready()
         if move is not None and not move.waiting and self._move is move:
@@ -270,9 +301,10 @@ class SessionConnection(SessionServer):
             call_id = getattr(call, "call_id", None)
             if isinstance(call_id, str):
                 self._held_calls[call_id] = (item_id, previous)
+        replayed = set(plan.replayed_ids)
         for create in plan.creates:
             replayed_id = create.item.get("id")
-            if isinstance(replayed_id, str):
+            if replayed_id in replayed:
                 move.waiting.add(replayed_id)
                 if create.event_id is not None:
                     move.events_of[create.event_id] = replayed_id
@@ -283,8 +315,6 @@ class SessionConnection(SessionServer):
             for item in self._own.take():  # made here, never echoed by the old server
                 self._created(item)
                 self._emit(wire.ConversationItemCreate(item=item))
-        if log is not None:
-            self._append_audio(log.restart())  # what the old server had not committed
 
     def _append_audio(self, data: bytes) -> None:
         for start in range(0, len(data), MAX_APPEND_BYTES):
@@ -412,6 +442,9 @@ class SessionConnection(SessionServer):
     # -- what the server says about the input audio and the items ------------------------------
 
     def _on_committed(self, event: wire.InputAudioBufferCommitted) -> None:
+        if self._vad_turn and self._server_creates:
+            self._answer_owed = event.item_id
+        self._vad_turn = False
         if self._input_log is not None:
             kept = self._policy.max_kept_audio_s * self._input_format.bytes_per_second
             self._input_log.committed(event.item_id, int(kept))
@@ -452,6 +485,7 @@ class SessionConnection(SessionServer):
         super()._on_timeout_triggered(event)
 
     def _speech_end(self, audio_end_ms: int) -> None:
+        self._vad_turn = True
         if self._input_log is not None:
             per_ms = self._input_format.bytes_per_second / 1000
             self._input_log.speech_stopped(int(audio_end_ms * per_ms))
@@ -473,7 +507,15 @@ class SessionConnection(SessionServer):
         if move is not None and event_id is not None and event_id in move.events_of:
             self._echo(move.events_of.pop(event_id), final=True)  # refused: no echo comes
 
+    def _on_output_item_added(self, event: wire.ResponseOutputItemAdded) -> None:
+        item_id = event.item.get("id")
+        if event.response_id == self._gate.active_id and isinstance(item_id, str):
+            self._active_items.append(item_id)  # bounded: one response's outputs
+
     def _on_response_created(self, event: wire.ResponseCreated) -> None:
+        if event.response.get("conversation_id", "") is not None:
+            self._active_items.clear()
+            self._answer_owed = None
         move = self._move
         if move is not None and move.waiting and self._state == "ready":
             # The server answers in order: every replayed item is handled by now, whether
@@ -485,6 +527,7 @@ class SessionConnection(SessionServer):
     def _server_table(self) -> dict[type, Any]:
         table = super()._server_table()
         table[wire.InputAudioBufferCommitted] = self._on_committed
+        table[wire.ResponseOutputItemAdded] = self._on_output_item_added
         return table
 
     # -- the interface -----------------------------------------------------------------------------

@@ -103,6 +103,7 @@ class SessionState:
         self._input_format: AudioFormat = PCM16  # what SendAudio must hold whole samples of
         self._turn_detection_on = True  # the server's default is server VAD
         self._server_interrupts = True
+        self._server_creates = True  # its VAD answers a turn with a response
         self._updates_in_flight: list[str] = []  # our session.updates not yet answered
         self._create_sent: tuple[str, float] | None = None  # our last response.create, and when
         # Active responses' agents and create times, popped at their done. Bounded: a
@@ -240,6 +241,7 @@ class SessionState:
         self._server_interrupts = (
             detection is not None and detection.interrupt_response is not False
         )
+        self._server_creates = detection is not None and detection.create_response is not False
 
     # -- interruption and truncation --------------------------------------------------------
 

@@ -23,6 +23,7 @@ fired in time order by whichever call comes at or after them. See docs/fake-serv
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -301,8 +302,16 @@ class FakeRealtimeServer:
         if isinstance(given, list) and given and isinstance(given[-1], dict):
             last: dict[str, Any] | None = given[-1]  # an out-of-band response's own input
         else:
-            last_id = model.last_item_id
-            last = model.item(last_id) if last_id is not None else None
+            # The latest turn that is not the assistant's own: a reply asked for again
+            # (cut short by a drop or a barge-in, and replayed) answers what it answered.
+            last = next(
+                (
+                    item
+                    for item in reversed(model.items())
+                    if not (item.get("type") == "message" and item.get("role") == "assistant")
+                ),
+                None,
+            )
         tools = model.tools
         if last is None:
             decision = decide(None, tools)
@@ -329,8 +338,20 @@ class FakeRealtimeServer:
             elif part.get("type") == "input_audio":
                 self._note_commit(str(item.get("id")))
                 heard = part.get("transcript") or self.heard.get(str(item.get("id")))
-                words.append(heard or "")
+                words.append(heard or self._heard_in(part.get("audio")))
         return " ".join(w for w in words if w)
+
+    def _heard_in(self, audio: Any) -> str:
+        """What a created item's audio says (a client replaying a conversation sends the
+        user's turns so): as a committed turn would be heard, with no turn index."""
+        if not isinstance(audio, str) or not audio:
+            return ""
+        try:
+            pcm = base64.b64decode(audio, validate=True)
+        except ValueError:
+            return ""
+        ms = len(pcm) * 1000 / self._in_fmt.bytes_per_second
+        return transcript_for(self.config.transcripts, -1, pcm, ms)
 
     # -- what goes out ---------------------------------------------------------------------------
 
