@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
+import anyio
 import attrs
 from realtime_sansio.protocol import (
     PCM16,
@@ -28,6 +29,7 @@ from realtime_sansio.protocol import (
     RunConfig,
     Session,
     SessionModelSettings,
+    ToolContext,
     TranscriptionConfig,
     effects,
     events,
@@ -55,6 +57,9 @@ from realtime_sansio.protocol.items import (
     UserMessage,
 )
 from realtime_sansio.protocol.testing import ScriptCall
+from realtime_sansio.transports.base import ConnectionClosed, Transport
+from realtime_sansio.transports.memory import FakeServerConnections
+from realtime_sansio.transports.runner import RealtimeSession, run
 
 __all__ = [
     "CONVERSATIONS",
@@ -64,12 +69,15 @@ __all__ = [
     "Speak",
     "check_outcome",
     "said_by_assistant",
+    "through_driver",
 ]
 
 
 @function_tool
-def get_weather(city: str) -> str:
+async def get_weather(ctx: ToolContext[list[str]], city: str) -> str:
     """Get the current weather for a city."""
+    # Async: a sync tool runs in a worker thread, which a virtual clock does not wait for.
+    ctx.context.append(ctx.call_id)  # the runs, by call id (the context is a list)
     return f"Sunny in {city}"
 
 
@@ -107,8 +115,8 @@ class Conversation:
     name: str
     steps: tuple[Say | Speak, ...]
     final: str  # a regex the last assistant message matches
-    fake: FakeServerConfig = FakeServerConfig()
-    script: FakeScript = FakeScript()
+    fake: FakeServerConfig = attrs.field(factory=FakeServerConfig)
+    script: FakeScript = attrs.field(factory=FakeScript)
     agent: Agent = GREETER
     final_agent: str = "Greeter"
 
@@ -375,3 +383,117 @@ class PureLoop:
             tool_runs=self.tool_runs,
             agent=self.session.current_agent.name,
         )
+
+
+# -- through the driver ------------------------------------------------------------------
+
+
+class FrameCounter:
+    """Counts the frames of every connection, both ways; says when to drop."""
+
+    def __init__(self, drop_before: int | None) -> None:
+        self.drop_before = drop_before
+        self.frames = 0
+
+    def due(self) -> bool:
+        self.frames += 1
+        return self.frames == self.drop_before
+
+
+class Dropping:
+    """A transport whose connection drops (1006) instead of carrying frame ``k``."""
+
+    def __init__(self, inner: Transport, counter: FrameCounter) -> None:
+        self.inner = inner
+        self.counter = counter
+
+    async def __aenter__(self) -> Dropping:
+        await self.inner.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.inner.__aexit__(*exc)
+
+    async def _drop(self) -> ConnectionClosed:
+        await self.inner.close(1006, "dropped before frame")
+        return ConnectionClosed(1006, "dropped before frame")
+
+    async def send(self, text: str) -> None:
+        if self.counter.due():
+            raise await self._drop()
+        await self.inner.send(text)
+
+    async def receive(self) -> str:
+        text = await self.inner.receive()
+        if self.counter.due():
+            raise await self._drop()
+        return text
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        await self.inner.close(code, reason)
+
+
+async def through_driver(conversation: Conversation, drop_before: int | None = None) -> int:
+    """The conversation through ``run`` on the in-memory fake (a new server per connection),
+    checked; the number of frames it took."""
+    connections = FakeServerConnections(conversation.fake, script=conversation.script)
+    counter = FrameCounter(drop_before)
+    runs: list[str] = []
+    async with run(
+        conversation.agent,
+        config=CONFIG,
+        context=runs,
+        transport_factory=lambda: Dropping(connections(), counter),
+    ) as session:
+        app_done = anyio.Event()
+        for step in conversation.steps:
+            if isinstance(step, Say):
+                await session.send_message(step.text)
+                app_done.set()
+            else:
+                await _speak(session, step, app_done)
+        with anyio.fail_after(120):  # virtual seconds
+            async for _ in session:
+                if app_done.is_set() and _at_rest(session, conversation):
+                    break
+        check_outcome(
+            session.history,
+            conversation,
+            server_items=connections.servers[-1].model.conversation,
+            tool_runs=runs,
+            agent=session.current_agent.name,
+        )
+    if drop_before is not None and drop_before <= counter.frames:
+        assert connections.count >= 2, "the connection was dropped, and never opened again"
+    return counter.frames
+
+
+def _at_rest(session: RealtimeSession, conversation: Conversation) -> bool:
+    if session.busy:
+        return False
+    items = session.history.items()
+    said = said_by_assistant(items[-1]) if items else None
+    return said is not None and re.search(conversation.final, said) is not None
+
+
+async def _stream(session: RealtimeSession, audio: bytes) -> None:
+    size = PCM16.bytes_per_second * CHUNK_MS // 1000
+    for offset in range(0, len(audio), size):
+        await session.send_audio(audio[offset : offset + size])
+        await anyio.sleep(CHUNK_MS / 1000)
+
+
+async def _speak(session: RealtimeSession, step: Speak, app_done: anyio.Event) -> None:
+    heard = session.subscribe(raw=False)
+
+    async def barge_in() -> None:
+        async for event in heard:
+            if isinstance(event, events.AudioEvent):
+                break
+        session.unsubscribe(heard)
+        await anyio.sleep(step.after_ms / 1000)
+        await _stream(session, step.barge_in)
+        app_done.set()
+
+    session._tg.start_soon(barge_in)
+    await _stream(session, step.audio)

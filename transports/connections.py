@@ -121,7 +121,8 @@ class Connections:
         task_status: anyio.abc.TaskStatus[anyio.Event] = anyio.TASK_STATUS_IGNORED,
     ) -> None:
         """Connect ``transport``, then read it once it is the session's, until it ends or
-        is left; leave it (closing it, whatever cancelled us) in this same task."""
+        is left; leave it in this same task (a transport may hold a task group, whose scope
+        must be left where it was entered; transports release themselves when cancelled)."""
         await transport.__aenter__()
         try:
             live = anyio.Event()
@@ -129,5 +130,4 @@ class Connections:
             await live.wait()
             await self._read(transport)
         finally:
-            with anyio.CancelScope(shield=True), anyio.move_on_after(CLOSE_TIMEOUT_S):
-                await transport.__aexit__(None, None, None)
+            await transport.__aexit__(None, None, None)
