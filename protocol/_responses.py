@@ -113,19 +113,16 @@ class ResponseGate:
             return self._create(params)
         return None
 
-    def hold(self) -> bool:
+    def hold(self) -> tuple[bool, dict[str, Any] | None]:
         """The connection is gone, and with it every response of the server: none is active
-        or in flight any more, and requests wait for ``resume``. True when our request was
-        in flight (never answered): it is deferred, to be asked again."""
-        in_flight = self.in_flight is not None
-        if in_flight:
-            if not self.deferred:
-                self.deferred_params = self.in_flight_params
-            self.deferred = True
+        or in flight any more, and requests wait for ``resume``. Returns whether our request
+        was in flight (never answered: the caller asks again), and its parameters."""
+        lost = (self.in_flight is not None, self.in_flight_params)
         self.active_id = self.in_flight = self.maybe_ours = self.last_sent = None
+        self.in_flight_params = None
         self.presumed_served = Recent(16)
         self.held = True
-        return in_flight
+        return lost
 
     def resume(self) -> ResponseCreate | None:
         """A new connection: the deferred request, if any, goes out now."""

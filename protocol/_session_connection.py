@@ -8,14 +8,15 @@ A connection ends in one of three ways. ``Close`` and a close that is not worth 
 
 1. ``_connection_gone``: whatever the server was doing is gone with it. The active response
    ends (``AgentEndEvent``, status ``incomplete``), its audio is cut where the listener is,
-   here (no server to ask), and it will be asked for again (its calls' follow-up asks for it
-   when it made calls). A ``response.create`` never answered is asked again too.
+   here (no server to ask), and it will be asked for again (``_resume``; its calls'
+   follow-up asks for it when it made calls; not when the user was speaking over it). So
+   will a ``response.create`` never answered, and the answer the server's VAD owed a turn.
 2. The session is *reconnecting*: it asks its driver for a connection
    (``effects.OpenConnection`` with the backoff delay; ``ReconnectingEvent``), and keeps
    working offline. Commands queue in order; audio is buffered up to
    ``ReconnectPolicy.max_buffered_audio_s`` (what does not fit is dropped and reported);
-   tools run and answer; an interruption stops the listener at once and forgets the response
-   that was to be asked again. Client events made meanwhile are not sent: a replay rebuilds
+   tools run and answer; an interruption stops the listener at once, and the response cut
+   off is not asked again. Client events made meanwhile are not sent: a replay rebuilds
    everything the new connection needs (``_reconnect.plan_replay``).
 3. ``Connected``: the replay. The agent's ``session.update`` (tracing included: a new
    connection is a new server session), the history as ``conversation.item.create`` events
@@ -85,6 +86,9 @@ class SessionConnection(SessionServer):
         self._active_items: list[str] = []  # the output items of the active response
         self._vad_turn = False  # the server's VAD ended a turn: its commit comes next
         self._answer_owed: str | None = None  # a VAD turn the server owes a response
+        # The response a lost connection took with it, to ask for again (its parameters),
+        # unless the user interrupts meanwhile; None: none.
+        self._resume: dict[str, Any] | None = None
 
     @property
     def _policy(self) -> ReconnectPolicy:
@@ -136,13 +140,14 @@ class SessionConnection(SessionServer):
         """The server of this connection, and whatever it was doing, is gone."""
         self._state = "reconnecting"  # from here on nothing is sent (see _cut)
         active = self._gate.active_id
-        if self._gate.hold():
-            self._gate.deferred = True  # our request was never answered: ask again
+        in_flight, params = self._gate.hold()
+        if in_flight:  # our request was never answered: ask again
+            self._resume = params or {}
         owed, self._answer_owed = self._answer_owed, None
         if owed is not None and owed in self.history:
             # The server's VAD was to answer a turn: now we ask (a turn it never said it
             # made goes back as audio, and the new server's VAD answers it).
-            self._request_response()
+            self._resume = self._resume or {}
         if active is not None:
             self._interrupt(cancel=False, only=active)  # the listener stops where it is
             self._unheard(active)
@@ -153,10 +158,12 @@ class SessionConnection(SessionServer):
             self._end_turn(
                 events.AgentEndEvent(agent=agent, response_id=active, status="incomplete")
             )
-            # Asked again, for the new connection; not when the user was speaking over it
-            # (their turn, sent again with the audio, brings the next answer).
-            if due is not None or (not made_calls and not self._user_speaking):
-                self._request_response()
+            if due is not None:
+                self._request_response()  # its calls' follow-up, all answered already
+            elif not made_calls and not self._user_speaking:
+                # Asked again, for the new connection; not when the user was speaking over
+                # it (their turn, sent again with the audio, brings the next answer).
+                self._resume = self._resume or {}
         self._updates_in_flight.clear()
         self._cancel_on_create = False
         self._create_sent = None
@@ -264,6 +271,9 @@ class SessionConnection(SessionServer):
         if move is not None:
             self._replay(move)
         self._state = "ready"
+        resume, self._resume = self._resume, None
+        if resume is not None:
+            self._request_response(resume or None)  # held: it waits for the gate's resume
         create = self._gate.resume()
         if create is not None:
             self._send_create(create)
@@ -396,9 +406,10 @@ class SessionConnection(SessionServer):
     def _queue_offline(self, event: inputs.Input) -> None:
         """A command while reconnecting: it waits, in order; audio up to its bound."""
         if isinstance(event, inputs.Interrupt):
-            # Stop the listener now; the response that was to be asked again is not.
+            # Stop the listener now; the response cut off by the drop is not asked again
+            # (requests of the application's that wait still go).
             self._interrupt(cancel=False)
-            self._gate.deferred, self._gate.deferred_params = False, None
+            self._resume = None
             return
         if isinstance(event, inputs.SendAudio):
             room = self._tail_bytes - self._queued_audio

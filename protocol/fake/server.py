@@ -34,7 +34,7 @@ from .. import wire
 from ..audio.formats import AudioFormat
 from ..errors import LocalProtocolError
 from ..testing.scripts import ResponseScript
-from ..testing.server import COMMIT_MIN_MS, ServerModel, default_session
+from ..testing.server import COMMIT_MIN_MS, ServerModel, counter_ids, default_session
 from ._facts import expiry_message, rate_limits, to_beta
 from ._media import (
     SpeechTrack,
@@ -67,19 +67,6 @@ from .scripts import (
 )
 
 __all__ = ["FakeRealtimeServer", "FakeServerConfig", "FakeServers", "Mismatch", "counter_ids"]
-
-
-def counter_ids() -> Callable[[str], str]:
-    """Ids ``<prefix>_<n>`` with a counter per prefix (``item_3``): given to the servers of
-    successive connections, so that no id repeats across them, as the real server's never
-    do (a client that reconnects keeps its history's ids)."""
-    counters: dict[str, int] = {}
-
-    def new_id(prefix: str) -> str:
-        counters[prefix] = count = counters.get(prefix, 0) + 1
-        return f"{prefix}_{count}"
-
-    return new_id
 
 
 def _non_negative(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
