@@ -146,7 +146,7 @@ class ReplayPlan:
     creates: list[wire.ConversationItemCreate] = attrs.Factory(list)
     replayed_ids: list[str] = attrs.Factory(list)
     left_out: list[str] = attrs.Factory(list)  # ids to remove from the history
-    held_calls: dict[str, str] = attrs.Factory(dict)  # call item id -> the item before it
+    held_calls: list[str] = attrs.Factory(list)  # ids of calls sent with their output
 
 
 def _user_message(
@@ -199,9 +199,9 @@ def plan_replay(
     history, or from ``outputs`` (call id -> an output given but never echoed, which goes
     last, as the server would have put it, new to the history and named with an
     ``event_ids()`` id so that the chain goes on). A call in ``pending_calls`` (running,
-    awaiting approval or a handoff) waits, to be sent with its output when it comes
-    (``held_calls``); any other call was never made and is left out, as is an output whose
-    call is not sent.
+    awaiting approval or a handoff) waits, to be sent with its output when it comes, both
+    at the end (``held_calls``); any other call was never made and is left out, as is an
+    output whose call is not sent.
     User audio is sent as ``user_audio`` says (``_user_message``), assistant messages as
     the text heard (``heard(item_id)``, for a cut reply) or said. Items with nothing left to
     say, and items this library does not model, are left out.
@@ -232,7 +232,7 @@ def plan_replay(
                 sent_calls.append(item.call_id)
                 send(attrs.evolve(item, status=None))
             elif item.call_id in waiting:
-                plan.held_calls[item.id] = previous or "root"
+                plan.held_calls.append(item.id)
             else:
                 plan.left_out.append(item.id)
             continue

@@ -116,8 +116,10 @@ class ResponseGate:
     def hold(self) -> tuple[bool, dict[str, Any] | None]:
         """The connection is gone, and with it every response of the server: none is active
         or in flight any more, and requests wait for ``resume``. Returns whether our request
-        was in flight (never answered: the caller asks again), and its parameters."""
-        lost = (self.in_flight is not None, self.in_flight_params)
+        was in flight (never answered: the caller asks again), and its parameters. A
+        response created since it went out is taken as its answer (the refusal that would
+        say otherwise can no longer come): the caller deals with it as the active one."""
+        lost = (self.in_flight is not None and self.maybe_ours is None, self.in_flight_params)
         self.active_id = self.in_flight = self.maybe_ours = self.last_sent = None
         self.in_flight_params = None
         self.presumed_served = Recent(16)

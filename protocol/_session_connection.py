@@ -293,6 +293,7 @@ class SessionConnection(SessionServer):
         policy = self._policy
         log = self._input_log
         self._held_calls.clear()
+        self._placing.clear()
         history = self.history
         plan = plan_replay(
             history,
@@ -306,11 +307,11 @@ class SessionConnection(SessionServer):
         for item_id in plan.left_out:
             if history.delete(item_id) is not None:
                 self._emit(events.HistoryUpdatedEvent(item_id=item_id, item=None))
-        for item_id, previous in plan.held_calls.items():
+        for item_id in plan.held_calls:
             call = history.get(item_id)
             call_id = getattr(call, "call_id", None)
             if isinstance(call_id, str):
-                self._held_calls[call_id] = (item_id, previous)
+                self._held_calls[call_id] = item_id
         replayed = set(plan.replayed_ids)
         for create in plan.creates:
             replayed_id = create.item.get("id")

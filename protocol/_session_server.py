@@ -261,6 +261,14 @@ class SessionServer(SessionTools):
         if item.id is None:
             raise RemoteProtocolError(f"{event.type}: the item has no id", field="item.id")
         previous = getattr(event, "previous_item_id", None)
+        if isinstance(event, wire.ConversationItemAdded) and item.id in self._placing:
+            # A call a replay held back, sent again at the end: it moves to where the
+            # server put it (no predecessor: first).
+            self._placing.discard(item.id)
+            self.history.delete(item.id)
+            self.history.upsert(item, previous, at_start=previous is None)
+            self._emit(events.HistoryUpdatedEvent(item_id=item.id, item=item))
+            return
         if self.history.upsert(item, previous):
             self._emit(events.HistoryAddedEvent(item=item, previous_item_id=previous))
         else:

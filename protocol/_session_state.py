@@ -126,7 +126,8 @@ class SessionState:
         self._input_log = InputAudioLog() if resilient else None
         self._user_speaking = False
         self._start_request: str | None = None  # the first start's ResolveInstructions
-        self._held_calls: dict[str, tuple[str, str]] = {}  # call id -> (item id, previous)
+        self._held_calls: dict[str, str] = {}  # call id -> its item's id (a replay's)
+        self._placing: set[str] = set()  # held calls sent again: placed by the server's echo
 
     # -- the interface ---------------------------------------------------------------------
 

@@ -212,18 +212,17 @@ class SessionTools(SessionState):
         if held is None:
             self._emit(wire.ConversationItemCreate(item=answer))
         else:
-            # A replay kept the call back (no call without its output): both go now, in
-            # the call's place.
-            item_id, previous = held
-            item = self.history.get(item_id)
+            # A replay kept the call back (no call without its output): both go now, at
+            # the end, where the server puts an output; the history moves the call where
+            # the server's echo says it went (``_placing``). Put back in its old place, it
+            # could land before items the server has and the session has not seen yet.
+            item = self.history.get(held)
             if isinstance(item, FunctionCall):
+                self._placing.add(held)
                 self._emit(
-                    wire.ConversationItemCreate(
-                        previous_item_id=previous,
-                        item=item_to_wire(attrs.evolve(item, status=None)),
-                    )
+                    wire.ConversationItemCreate(item=item_to_wire(attrs.evolve(item, status=None)))
                 )
-            self._emit(wire.ConversationItemCreate(previous_item_id=item_id, item=answer))
+            self._emit(wire.ConversationItemCreate(previous_item_id=held, item=answer))
         due = self._calls.finish(call)
         if due is not None or call.response_id is None:
             self._request_response()

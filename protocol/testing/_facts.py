@@ -19,6 +19,7 @@ import attrs
 
 from .. import events, inputs, wire
 from ..agent import Agent, FunctionTool, Handoff
+from ..config.values import Unset
 
 if TYPE_CHECKING:
     from .transcript import Step
@@ -135,6 +136,10 @@ class Facts:
             if self.live and self.connections:  # a recycle's switch: the old one is left now
                 self._gone(here)
             self._replayed_handoffs(step)
+            if self.connections:
+                # A new server, a new conversation: its order is what its echoes say (a
+                # call held back by the replay comes last, with its output).
+                self.previous.clear()
             self.connections += 1
             self.live, self.offline = True, False
             waiting = [self.resume] if self.resume is not None else []
@@ -201,6 +206,12 @@ class Facts:
             self._request(here, "SendMessage")
         elif isinstance(event, inputs.SendAudio) and event.commit and not self.vad_on:
             self._request(here, "a push-to-talk commit (SendAudio(commit=True))")
+        elif isinstance(event, inputs.UpdateSession) and self.offline:
+            # Its session.update waits in the queue, ahead of what comes after it: the
+            # commands queued later are read with its turn detection.
+            detection = event.settings.turn_detection
+            if not isinstance(detection, Unset):
+                self.vad_on = detection is not None
         elif isinstance(event, inputs.SendRawEvent):
             raw = event.event
             kind: Any

@@ -477,10 +477,12 @@ class SessionMachine(RuleBasedStateMachine):
         self._drawing(data, self.harness.reconnect)
 
     @precondition(
-        lambda self: self.harness.open_requests
-        and self.harness.open_requests[0].reason == "reconnect"
-        and self._policy is not None
-        and self.harness.open_requests[0].attempt < self._policy.max_attempts - 1
+        lambda self: (
+            self.harness.open_requests
+            and self.harness.open_requests[0].reason == "reconnect"
+            and self._policy is not None
+            and self.harness.open_requests[0].attempt < self._policy.max_attempts - 1
+        )
     )
     @rule(status=st.sampled_from([None, 503, 408]))
     @_guarded
