@@ -7,8 +7,10 @@ the callers skip, saying why.
 
 A *scene* is utterances separated by pauses, with what was said known to the frame: a 20 ms
 frame is speech when it lies within an utterance (from its first to its last audible frame,
-short pauses between words included). A detector's edges are scored against that: the share
-of frames it gets right, and how many turns it found.
+short pauses between words included), over a background (``BACKGROUNDS``). A detector's edges
+are scored against that: the share of frames it gets right, the turns it found, and the
+false turns (turns over no utterance). ``background_only`` is a background with no speech, to
+see whether a detector keeps a turn open in it (``turns_open``).
 """
 
 from __future__ import annotations
@@ -16,19 +18,25 @@ from __future__ import annotations
 import ctypes
 import functools
 from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "BACKGROUNDS",
     "FRAME_MS",
     "RATE",
     "Scene",
+    "Score",
+    "background",
+    "background_only",
     "espeak",
     "espeak_available",
     "make_scene",
     "score",
     "to_pcm",
+    "turns_open",
 ]
 
 RATE = 24000
@@ -126,6 +134,57 @@ def _frame_rms(samples: Samples) -> Samples:
     return rms
 
 
+BACKGROUNDS = {
+    "silence": "silence",
+    "noise": "white noise",
+    "tone": "440 Hz hum",
+    "pink": "pink noise",
+    "fan": "a fan's rumble",
+    "brown": "brown noise",
+    "mains": "50 Hz mains hum",
+}
+"""The backgrounds a scene can have, and how the bench names them."""
+
+
+def _shaped(
+    rng: np.random.Generator, n: int, gain: Callable[[Samples], npt.NDArray[np.floating[Any]]]
+) -> Samples:
+    """White noise shaped by an amplitude ``gain`` over frequency (Hz), unit RMS."""
+    spectrum = np.fft.rfft(rng.normal(0.0, 1.0, n))
+    spectrum *= gain(np.fft.rfftfreq(n, 1 / RATE).astype(np.float64))
+    x = np.fft.irfft(spectrum, n)
+    result: Samples = x / float(np.sqrt(np.mean(x * x)))
+    return result
+
+
+def background(kind: str, n: int, seed: int = 7) -> Samples:
+    """``n`` samples of a background (``BACKGROUNDS``) at unit RMS (silence: zeros).
+
+    Pink and brown noise are high-passed at 50 Hz, as any microphone's chain does; the fan is
+    noise low-passed at 500 Hz, whose 20 ms frames fluctuate by several dB.
+    """
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / RATE
+    if kind == "silence":
+        return np.zeros(n)
+    if kind == "noise":
+        return rng.normal(0.0, 1.0, n)
+    if kind in ("tone", "mains"):
+        base, count = (440, 2) if kind == "tone" else (50, 7)
+        hum = np.zeros(n)
+        for k in range(1, count + 1):
+            hum += np.sin(2 * np.pi * base * k * t) / k
+        result: Samples = hum / float(np.sqrt(np.mean(hum * hum)))
+        return result
+    if kind == "pink":
+        return _shaped(rng, n, lambda f: np.where(f >= 50, 1 / np.sqrt(np.maximum(f, 1)), 0))
+    if kind == "brown":
+        return _shaped(rng, n, lambda f: np.where(f >= 50, 1 / np.maximum(f, 1), 0))
+    if kind == "fan":
+        return _shaped(rng, n, lambda f: 1 / (1 + (f / 500) ** 2))
+    raise ValueError(f"unknown background {kind!r}")
+
+
 def make_scene(
     texts: Sequence[str],
     *,
@@ -134,9 +193,8 @@ def make_scene(
     pause_s: float = 1.5,
     seed: int = 7,
 ) -> Scene:
-    """Utterances of ``texts`` with ``pause_s`` between them, over a background: ``silence``,
-    ``noise`` (white, ``snr_db`` below the speech) or ``tone`` (a 440 Hz hum with harmonics,
-    as loud as the speech minus ``snr_db``)."""
+    """Utterances of ``texts`` with ``pause_s`` between them, over a background (see
+    ``BACKGROUNDS``) ``snr_db`` below the speech (RMS over the speech's audible samples)."""
     pause = np.zeros(round(pause_s * RATE))
     parts: list[Samples] = [pause]
     spans: list[tuple[int, int]] = []
@@ -155,44 +213,81 @@ def make_scene(
     voiced = clean[np.abs(clean) > 1e-4]
     speech_rms = float(np.sqrt(np.mean(voiced * voiced))) if voiced.size else 0.1
     level = speech_rms * 10 ** (-snr_db / 20)
-    rng = np.random.default_rng(seed)
-    if background == "noise":
-        clean = clean + rng.normal(0.0, level, len(clean))
-    elif background == "tone":
-        t = np.arange(len(clean)) / RATE
-        hum = np.sin(2 * np.pi * 440 * t) + 0.5 * np.sin(2 * np.pi * 880 * t)
-        clean = clean + level * hum / float(np.sqrt(np.mean(hum * hum)))
-    elif background != "silence":
+    if background not in BACKGROUNDS:
         raise ValueError(f"unknown background {background!r}")
+    noisy = clean + level * _background(background, len(clean), seed)
     truth = np.zeros(len(clean) // _FRAME, dtype=bool)
     for start, end in spans:
         truth[start:end] = True
-    return Scene(np.clip(clean, -1.0, 1.0), truth, len(spans))
+    return Scene(np.clip(noisy, -1.0, 1.0), truth, len(spans))
+
+
+_background = background  # make_scene's parameter of the same name hides the function
+
+
+def background_only(
+    kind: str, *, seconds: float = 10.0, onset_s: float = 1.0, dbfs: float = -30.0
+) -> bytes:
+    """PCM16 of silence, then from ``onset_s`` a background alone at ``dbfs`` RMS."""
+    n = round(seconds * RATE)
+    onset = round(onset_s * RATE)
+    x = np.zeros(n)
+    x[onset:] = background(kind, n - onset) * 10 ** (dbfs / 20)
+    return to_pcm(x)
 
 
 Edge = tuple[bool, int]
 
 
-def score(
-    scene: Scene, feed: Callable[[bytes], Sequence[object]], chunk_ms: int = 20
-) -> tuple[float, int]:
-    """``(share of frames right, turns found)`` for a detector's ``feed`` on the scene."""
-    pcm = scene.pcm
+def _edges(pcm: bytes, feed: Callable[[bytes], Sequence[object]], chunk_ms: int) -> list[Edge]:
     chunk = 2 * RATE * chunk_ms // 1000
     edges: list[Edge] = []
     for start in range(0, len(pcm), chunk):
         for edge in feed(pcm[start : start + chunk]):
             edges.append((bool(edge.started), int(edge.ms)))  # type: ignore[attr-defined]
-    detected = np.zeros_like(scene.truth)
-    turns = 0
+    return edges
+
+
+def _turns(edges: Sequence[Edge], end_ms: int) -> list[tuple[int, int]]:
+    """The turns as ``(start_ms, end_ms)``; one still open ends at ``end_ms``."""
+    turns: list[tuple[int, int]] = []
     begin: int | None = None
     for started, ms in edges:
         if started:
-            begin = ms // FRAME_MS
-            turns += 1
+            begin = ms
         elif begin is not None:
-            detected[begin : ms // FRAME_MS] = True
+            turns.append((begin, ms))
             begin = None
     if begin is not None:
-        detected[begin:] = True
-    return float(np.mean(detected == scene.truth)), turns
+        turns.append((begin, end_ms))
+    return turns
+
+
+def turns_open(
+    pcm: bytes, feed: Callable[[bytes], Sequence[object]], chunk_ms: int = 20
+) -> list[tuple[int, int]]:
+    """The turns a detector's ``feed`` finds in ``pcm``, as ``(start_ms, end_ms)``."""
+    return _turns(_edges(pcm, feed, chunk_ms), len(pcm) * 1000 // (2 * RATE))
+
+
+class Score(NamedTuple):
+    """A detector's result on a scene."""
+
+    accuracy: float
+    """The share of 20 ms frames it got right."""
+    turns: int
+    """The turns it found."""
+    false_turns: int
+    """Those of them over no utterance."""
+
+
+def score(scene: Scene, feed: Callable[[bytes], Sequence[object]], chunk_ms: int = 20) -> Score:
+    """How a detector's ``feed`` does on the scene, fed ``chunk_ms`` at a time."""
+    turns = turns_open(scene.pcm, feed, chunk_ms)
+    detected = np.zeros_like(scene.truth)
+    false_turns = 0
+    for start, end in turns:
+        detected[start // FRAME_MS : end // FRAME_MS] = True
+        if not scene.truth[start // FRAME_MS : max(end // FRAME_MS, start // FRAME_MS + 1)].any():
+            false_turns += 1
+    return Score(float(np.mean(detected == scene.truth)), len(turns), false_turns)

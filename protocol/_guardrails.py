@@ -61,19 +61,12 @@ class GuardrailText:
             return None
         return self._check(entry)
 
-    def done(self, response_id: str, item_id: str, text: str | None) -> str | None:
+    def done(self, response_id: str, item_id: str, text: str) -> str | None:
         """The item's text is final: the text to check, unless exactly this was checked."""
         entry = self._items.pop(item_id)
-        if text is None:
-            if entry is None:
-                return None
-            text = "".join(entry.parts)
         if not text or (entry is not None and entry.checked == len(text)):
             return None
         return text
-
-    def forget(self, item_id: str) -> None:
-        self._items.pop(item_id)
 
     def _check(self, entry: _ItemText) -> str:
         text = "".join(entry.parts)

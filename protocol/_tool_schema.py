@@ -265,10 +265,25 @@ def class_props(cls: Any, where: str) -> list[Prop] | None:
             if a.init
         ]
     if typing.is_typeddict(cls):
-        hints = type_hints(cls, where, extras=False)  # strips Required/NotRequired
-        required = cls.__required_keys__
-        return [Prop(name=k, annotation=t, has_default=k not in required) for k, t in hints.items()]
+        hints = type_hints(cls, where)  # Required/NotRequired kept; derive() unwraps them
+        return [
+            Prop(name=k, annotation=t, has_default=not _required_key(cls, k, t))
+            for k, t in hints.items()
+        ]
     return None
+
+
+def _required_key(cls: Any, key: str, hint: Any) -> bool:
+    # A TypedDict whose annotations are strings (from __future__ import annotations) cannot
+    # see NotRequired/Required, and counts the key by its totality alone: the resolved hint
+    # says what was meant.
+    while typing.get_origin(hint) is typing.Annotated:
+        hint = typing.get_args(hint)[0]
+    if typing.get_origin(hint) is typing.NotRequired:
+        return False
+    if typing.get_origin(hint) is typing.Required:
+        return True
+    return key in cls.__required_keys__
 
 
 def _build(factory: Callable[..., Any], fields: list[Field]) -> Convert:

@@ -134,7 +134,10 @@ class Session(SessionConnection):
     def handle(self, event: inputs.AnyInput, *, now: float | None = None) -> list[Output]:
         """Take one event; return what to send, what to tell subscribers, what to do."""
         if now is not None:
-            if isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now):
+            kind = type(now)
+            if (kind is not float and (kind is bool or not isinstance(now, int | float))) or (
+                not math.isfinite(now)
+            ):
                 raise LocalProtocolError(
                     f"Session.handle: now must be a finite number, got {now!r}"
                 )

@@ -157,10 +157,9 @@ class Client:
         size = fmt.bytes_per_second * chunk_ms // 1000
         out: list[ServerOutput] = []
         for start in range(0, len(audio), size):
-            out += self.run_until(self.now)
             out += self.send(wire.InputAudioBufferAppend(audio=audio[start : start + size]))
-            self.now += chunk_ms / 1000
-        return out + self.run_until(self.now)
+            out += self.run_until(self.now + chunk_ms / 1000)  # each deadline at its time
+        return out
 
     def run_until(self, when: float) -> list[ServerOutput]:
         """Fire the server's timer at each deadline up to ``when``; the clock ends at ``when``."""

@@ -11,8 +11,9 @@ from collections.abc import Iterator
 CLI = [sys.executable, "-m", "realtime_sansio.transports.cli"]
 
 
-def first_line(process: subprocess.Popen[str], timeout: float = 15) -> str:
-    """The first line a subprocess prints, without hanging the tests if it never does."""
+def first_line(process: subprocess.Popen[str], timeout: float = 90) -> str:
+    """The first line a subprocess prints, without hanging the tests if it never does. (A
+    guard, not a measure: a CLI started under coverage on a loaded machine took over 15 s.)"""
     stdout = process.stdout
     assert stdout is not None
     lines: list[str] = []
@@ -26,9 +27,11 @@ def first_line(process: subprocess.Popen[str], timeout: float = 15) -> str:
 @contextlib.contextmanager
 def serving(*options: str) -> Iterator[str]:
     """A ``realtime-sansio serve-fake`` subprocess on a free port: its URL, from the line it
-    prints; on exit, SIGTERM must stop it cleanly."""
+    prints; on exit, SIGTERM must stop it cleanly. Instant (``--pace 0``) unless the options
+    set a pace: these tests are about the command, not the latency model."""
+    pace = [] if "--pace" in options else ["--pace", "0"]
     process = subprocess.Popen(
-        [*CLI, "serve-fake", "--port", "0", *options],
+        [*CLI, "serve-fake", "--port", "0", *pace, *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -92,3 +92,21 @@ def test_arguments_follow_the_schema_types() -> None:
 def test_after_a_handoff_the_new_agent_greets() -> None:
     decision = decide(None, TOOLS, tool_output='{"assistant": "Support"}')
     assert decision.text == "Hello, this is Support. How can I help you?"
+
+
+@pytest.mark.parametrize(
+    ("parameters", "arguments"),
+    [
+        (7, {}),
+        ({"properties": {"a": {}}, "required": 5}, {"a": None}),
+        ({"properties": {"a": {}}, "required": [{}, "a"]}, {"a": None}),
+        ({"properties": {"a": {"anyOf": {"type": "string"}}}}, {"a": None}),
+        ({"properties": {"a": {"anyOf": [1, {"type": "integer"}]}}}, {"a": 5}),
+        ({"properties": {"a": {"type": "object", "properties": 3}}}, {"a": {}}),
+    ],
+)
+def test_a_schema_that_is_no_schema_reads_as_none(parameters: Any, arguments: Any) -> None:
+    # Regression: each of these raised (the fake checks a tool's parameters are an object,
+    # not that they are a JSON schema, and the brain read them as one).
+    tool = {"type": "function", "name": "do_a", "parameters": parameters}
+    assert fill_arguments("do a with 5", tool) == arguments

@@ -70,7 +70,7 @@ def test_session_updated_carries_the_whole_effective_session() -> None:
     session = updated.session
     assert session["instructions"] == "Be brief."
     assert session["audio"]["output"] == {"format": PCM16.to_wire(), "voice": "marin", "speed": 1.0}
-    assert session["audio"]["input"]["turn_detection"]["silence_duration_ms"] == 500
+    assert session["audio"]["input"]["turn_detection"]["silence_duration_ms"] == 200
     assert {"id", "model", "tools", "tool_choice", "output_modalities"} <= set(session)
 
 
@@ -239,7 +239,8 @@ def test_an_unknown_session_field_is_an_unknown_parameter(
     session: dict[str, object], param: str
 ) -> None:
     client = Client()
-    (error,) = errors(client.send(wire.SessionUpdate(event_id="u1", session=session)))
+    update = wire.SessionUpdate(event_id="u1", session={"type": "realtime", **session})
+    (error,) = errors(client.send(update))
     assert (error.code, error.param, error.event_id) == ("unknown_parameter", param, "u1")
     assert error.message == f"Unknown parameter: '{param}'."
     assert client.server.model.session["audio"]["output"]["voice"] == "alloy"  # not applied
@@ -247,11 +248,25 @@ def test_an_unknown_session_field_is_an_unknown_parameter(
 
 def test_an_invalid_session_value_is_refused() -> None:
     client = Client()
+    (error,) = errors(client.update(audio={"output": {"speed": 9.0}}))
+    assert (error.code, error.param) == ("decimal_above_max_value", "session.audio.output.speed")
+    assert error.message == (
+        "Invalid 'session.audio.output.speed': decimal above maximum value. Expected a value"
+        " <= 1.5, but got 9.0 instead."
+    )
+
+
+def test_a_session_value_of_the_wrong_type_is_refused() -> None:
+    client = Client()
     detection = {"type": "server_vad", "threshold": "loud"}
     (error,) = errors(client.update(audio={"input": {"turn_detection": detection}}))
     assert (error.code, error.param) == (
-        "invalid_value",
+        "invalid_type",
         "session.audio.input.turn_detection.threshold",
+    )
+    assert error.message == (
+        "Invalid type for 'session.audio.input.turn_detection.threshold': expected a number,"
+        " but got a string instead."
     )
 
 
@@ -376,11 +391,24 @@ def test_a_second_connection_gets_a_fresh_session() -> None:
 
 @pytest.mark.parametrize(
     "config",
-    [{"pace": -1.0}, {"pace": float("nan")}, {"max_session_s": 0.0}, {"dialect": "gamma"}],
+    [
+        {"pace": -1.0},
+        {"pace": float("nan")},
+        {"pace": float("inf")},
+        {"max_session_s": 0.0},
+        {"max_session_s": float("nan")},
+        {"dialect": "gamma"},
+    ],
 )
 def test_a_bad_configuration_is_refused(config: dict[str, Any]) -> None:
     with pytest.raises(LocalProtocolError):
         FakeServerConfig(**config)
+
+
+def test_an_infinite_pace_is_refused_with_a_message_that_says_why() -> None:
+    # Regression: pace=inf was accepted, and the first audio delta's deadline was infinity.
+    with pytest.raises(LocalProtocolError, match="pace must be a finite number >= 0"):
+        FakeServerConfig(pace=float("inf"))
 
 
 def test_the_same_calls_give_the_same_frames() -> None:

@@ -185,7 +185,7 @@ def test_a_delayed_expect_sees_only_events_after_the_delay() -> None:
 
 def test_expire_ends_the_session_early() -> None:
     client = scripted(Expect(type="session.update"), Expire(after_ms=2000))
-    client.send(wire.SessionUpdate(session={"instructions": "x"}), at=5.0)
+    client.send(wire.SessionUpdate(session={"type": "realtime", "instructions": "x"}), at=5.0)
     assert client.server.get_timer() == pytest.approx(7.0)
     out = client.run_until(10.0)
     assert kinds(out) == ["error", "close"]

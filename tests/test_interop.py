@@ -30,7 +30,7 @@ from openai import AsyncOpenAI
 from openai.resources.realtime.realtime import AsyncRealtimeConnection
 from openai.types.realtime import RealtimeFunctionToolParam
 from realtime_sansio.protocol import Agent, ModelConfig, events, function_tool
-from realtime_sansio.protocol.fake import FakeRealtimeServer
+from realtime_sansio.protocol.fake import FakeRealtimeServer, FakeServerConfig
 from realtime_sansio.transports.auth import ssl_context_from_env
 from realtime_sansio.transports.base import ConnectionClosed
 from realtime_sansio.transports.hosting import host_connection
@@ -227,7 +227,9 @@ async def test_the_runner_against_the_fake_hosted_by_a_websockets_server() -> No
 
 
 @asynccontextmanager
-async def fake_server() -> AsyncIterator[int]:
+async def fake_server(config: FakeServerConfig | None = None) -> AsyncIterator[int]:
+    """``serve_fake`` on a free port: instant unless a config says otherwise."""
+    config = config or FakeServerConfig()
     bound: list[int] = []
     ready = anyio.Event()
 
@@ -236,7 +238,7 @@ async def fake_server() -> AsyncIterator[int]:
         ready.set()
 
     async with anyio.create_task_group() as group:
-        group.start_soon(lambda: serve_fake("127.0.0.1", 0, ready=on_ready))
+        group.start_soon(lambda: serve_fake("127.0.0.1", 0, config=config, ready=on_ready))
         await ready.wait()
         yield bound[0]
         group.cancel_scope.cancel()

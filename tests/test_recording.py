@@ -23,6 +23,7 @@ from realtime_sansio.protocol import (
     inputs,
     wire,
 )
+from realtime_sansio.protocol.fake import FakeServerConfig
 from realtime_sansio.protocol.items import user_message
 from realtime_sansio.protocol.recording import (
     ClosedEntry,
@@ -277,7 +278,9 @@ async def _serve_recorded(directory: Path, task_group: anyio.abc.TaskGroup) -> s
         ready.set()
 
     async def serve() -> None:
-        await serve_fake("127.0.0.1", 0, ready=on_ready, record_dir=directory)
+        await serve_fake(
+            "127.0.0.1", 0, config=FakeServerConfig(), ready=on_ready, record_dir=directory
+        )
 
     task_group.start_soon(serve)
     await ready.wait()

@@ -375,7 +375,14 @@ async def test_a_server_side_recording_replays_to_the_client(
         ready.set()
 
     async with anyio.create_task_group() as task_group:
-        serve = functools.partial(serve_fake, "127.0.0.1", 0, ready=on_ready, record_dir=tmp_path)
+        serve = functools.partial(
+            serve_fake,
+            "127.0.0.1",
+            0,
+            config=FakeServerConfig(),
+            ready=on_ready,
+            record_dir=tmp_path,
+        )
         task_group.start_soon(serve)
         await ready.wait()
         model_config = ModelConfig(url=f"ws://127.0.0.1:{ports[0]}", api_key="unused")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pathlib
 
+import numpy as np
 import pytest
-from realtime_sansio.protocol.audio import read_wav
+from realtime_sansio.protocol.audio import read_wav, resample, write_wav
+from realtime_sansio.protocol.fake.voice import synthesize_speech
 from realtime_sansio.transports.cli import main
 from realtime_sansio.transports.voice.demo import UTTERANCES
 
@@ -36,6 +38,31 @@ def test_the_voice_command_talks_to_the_fake(
         assert "this is Support" in out  # the handoff
     pcm, rate, channels = read_wav(output)
     assert (rate, channels) == (24000, 1) and len(pcm) > 48000
+
+
+def test_the_voice_command_takes_a_44_1_khz_stereo_input(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    speech = bytes(24000) + synthesize_speech("What is the weather like?") + bytes(24000)
+    mono = np.frombuffer(resample(speech, 24000, 44100), "<i2")
+    source = tmp_path / "question.wav"
+    write_wav(source, np.stack([mono, mono], axis=1).tobytes(), 44100, channels=2)
+    assert main(["voice", "--input", str(source), "--output", str(tmp_path / "out.wav")]) == 0
+    out = capsys.readouterr().out
+    assert "from question.wav (44100 Hz, 2 ch)" in out
+    assert "turn_1: user said: (1.9 s of speech)" in out  # the fake's placeholder: 1.9 s heard
+    assert "1 user turns, 0 errors" in out
+
+
+def test_an_input_at_a_rate_too_far_from_24_khz_is_one_line(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "odd.wav"
+    write_wav(source, bytes(200), 50)
+    assert main(["voice", "--input", str(source), "--output", str(tmp_path / "out.wav")]) == 1
+    err = capsys.readouterr().err
+    assert "cannot resample 50 Hz to 24000 Hz" in err
+    assert err.count("\n") == 1
 
 
 def test_a_missing_input_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:

@@ -172,6 +172,37 @@ def test_barge_in_cancels_the_rest_and_reports_what_was_heard() -> None:
     assert len(h.outputs) == before
 
 
+def test_an_interrupt_cuts_the_reply_where_it_was_played_and_starts_no_turn() -> None:
+    h = streamed(VoicePipelineConfig(playback="realtime"))
+    before = len(h.outputs)
+    h.handle(vi.Interrupt())  # nothing to interrupt: nothing happens
+    assert len(h.outputs) == before
+    h.audio(utterances("Tell me a story please."))
+    (transcribe,) = h.take(effects.Transcribe)
+    h.handle(vi.Transcribed(turn_id=transcribe.turn_id, text="Tell me a story"))
+    (run,) = h.take(effects.RunWorkflow)
+    h.handle(vi.WorkflowText(turn_id=run.turn_id, text="Once upon a time there was a fox. "))
+    h.handle(vi.WorkflowText(turn_id=run.turn_id, text="It lived in a quiet forest near the sea, "))
+    h.handle(vi.WorkflowText(turn_id=run.turn_id, text="far away. Every single morning it went. "))
+    first, *rest = h.take(effects.Synthesize)
+    h.handle(vi.SynthesizedAudio(piece_id=first.piece_id, data=silence(1000)))
+    h.handle(vi.SynthesisDone(piece_id=first.piece_id))
+    h.handle(vi.AudioPlayed(turn_id=run.turn_id, ms=500))
+    turns_before = [e for e in h.lifecycle() if e[0] == "turn_started"]
+    h.handle(vi.Interrupt())
+    assert rest and [c.piece_id for c in h.take(effects.CancelSynthesis)] == [
+        piece.piece_id for piece in rest
+    ]
+    assert [c.turn_id for c in h.take(effects.CancelWorkflow)] == [run.turn_id]
+    (heard,) = h.take(effects.ReportHeard)
+    assert heard.heard == "Once upon a time"
+    assert h.lifecycle()[-1] == ("turn_interrupted", run.turn_id)
+    assert [e for e in h.lifecycle() if e[0] == "turn_started"] == turns_before
+    # The user speaks again: a turn like any other.
+    h.audio(silence(300) + utterances("And now a song."))
+    assert len(h.take(effects.Transcribe)) == 1
+
+
 def test_without_reports_the_clock_estimates_what_was_heard() -> None:
     h = streamed(VoicePipelineConfig(playback="realtime"))
     h.audio(utterances("Tell me a story please."))

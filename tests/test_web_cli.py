@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from realtime_sansio.transports.cli import main
+from realtime_sansio.transports.voice import AgentWorkflow, OpenAISTTModel, VoicePipeline
+from realtime_sansio.transports.web import PipelineKind
 from realtime_sansio.transports.web.app import WebError, WebOptions, build_kind, load_agent
 from serve_helpers import CLI, first_line
 
@@ -64,6 +66,7 @@ def test_web_serves_the_page_until_sigterm(tmp_path: Path, no_key: dict[str, str
             "is a RunConfig, not an Agent",
         ),
         (["--live"], "--live needs an API key"),
+        (["--pipeline", "--live"], "--live needs an API key"),
     ],
 )
 def test_web_errors_are_one_line(
@@ -97,3 +100,20 @@ def test_the_kinds_the_options_make(no_key: dict[str, str]) -> None:
     assert url.model_config is not None and url.model_config.url == "ws://127.0.0.1:8765"
     with pytest.raises(WebError, match="an Agent"):
         load_agent("realtime_sansio.transports.demo:get_weather.name")
+
+
+def test_the_pipeline_kinds_the_options_make(no_key: dict[str, str]) -> None:
+    fake = build_kind(WebOptions(pipeline=True))
+    assert isinstance(fake, PipelineKind) and fake.name == "Greeter"
+    assert fake.hint is not None and "Speak over an answer" in fake.hint
+    for url in ("ws://127.0.0.1:8765", "http://127.0.0.1:8765"):
+        kind = build_kind(WebOptions(pipeline=True, mode="url", url=url))
+        assert isinstance(kind, PipelineKind)
+        assert kind.target == "the voice pipeline, on http://127.0.0.1:8765"
+        pipeline = kind.make_pipeline()
+        assert isinstance(pipeline, VoicePipeline)
+        assert isinstance(pipeline.stt_model, OpenAISTTModel)
+        assert pipeline.stt_model.url == "http://127.0.0.1:8765/v1/audio/transcriptions"
+        assert isinstance(pipeline.workflow, AgentWorkflow)
+        assert pipeline.workflow.model_config is not None
+        assert pipeline.workflow.model_config.url == "ws://127.0.0.1:8765"

@@ -289,6 +289,28 @@ def test_a_replay_can_leave_the_audio_out_and_unknown_events_give_nothing() -> N
     assert timeline.messages(object(), at=0) == []  # type: ignore[arg-type]
 
 
+def test_an_assistant_caption_says_where_its_words_start_in_the_audio() -> None:
+    """Each assistant delta carries the item's audio that came before it, in the session's
+    output format, so the page can show which words a cut left unheard."""
+
+    def delta(text: str) -> events.TranscriptDeltaEvent:
+        return events.TranscriptDeltaEvent(
+            role="assistant", item_id="i", content_index=0, delta=text, response_id="r"
+        )
+
+    def audio(size: int) -> events.AudioEvent:
+        return events.AudioEvent(data=bytes(size), response_id="r", item_id="i", content_index=0)
+
+    for timeline, second in [(PageTimeline(), 4800), (PageTimeline(audio_format=PCMU), 800)]:
+        out = messages(timeline, delta("Sunny, "), audio(second), delta("21 °C"), audio(2))
+        captions = [m for m in out if m["type"] == "caption"]
+        assert [m["audio_ms"] for m in captions] == [0, 100]
+    # Forgotten with the caption, at the item's final transcript.
+    done = AssistantMessage(id="i", content=(OutputAudio(transcript="x"),), status="completed")
+    timeline.messages(events.HistoryUpdatedEvent(item_id="i", item=done), at=0)
+    assert timeline._received == {}
+
+
 def test_what_the_timeline_remembers_is_bounded() -> None:
     timeline = PageTimeline()
     for n in range(MAX_OPEN * 3):
@@ -297,7 +319,11 @@ def test_what_the_timeline_remembers_is_bounded() -> None:
             events.TranscriptDeltaEvent(role="user", item_id=f"i{n}", content_index=0, delta="x"),
             at=0,
         )
-    assert len(timeline._agents) == len(timeline._captions) == MAX_OPEN
+        timeline.messages(
+            events.AudioEvent(data=b"\x00\x00", response_id="r", item_id=f"a{n}", content_index=0),
+            at=0,
+        )
+    assert len(timeline._agents) == len(timeline._captions) == len(timeline._received) == MAX_OPEN
 
 
 # -- the Realtime kind ------------------------------------------------------------------------

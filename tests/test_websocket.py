@@ -21,6 +21,7 @@ import h11
 import pytest
 import trustme
 from realtime_sansio.protocol import Agent, ModelConfig, events, function_tool
+from realtime_sansio.protocol.fake import FakeServerConfig
 from realtime_sansio.transports.base import ConnectionClosed, describe_close
 from realtime_sansio.transports.runner import run
 from realtime_sansio.transports.serve import serve_fake
@@ -349,7 +350,7 @@ async def test_serve_fake_survives_a_session_expiry() -> None:
 
     script = FakeScript(steps=[Expire(after_ms=50)])
     async with background() as group:
-        port = await start(group, serve_fake, script=script)
+        port = await start(group, serve_fake, script=script, config=FakeServerConfig())
         for _ in range(2):  # and the server still serves the next client
             async with WebSocketTransport(url(port)) as transport:
                 frames: list[dict[str, Any]] = []
@@ -770,7 +771,7 @@ def get_weather(city: str) -> str:
 async def test_the_runner_over_a_websocket_to_serve_fake() -> None:
     agent = Agent(name="Forecaster", instructions="Answer about the weather.", tools=[get_weather])
     async with background() as group:
-        port = await start(group, serve_fake)
+        port = await start(group, serve_fake, config=FakeServerConfig())
         config = ModelConfig(url=f"ws://127.0.0.1:{port}", api_key=KEY)
         async with run(agent, model_config=config) as session:
             await session.send_message("What is the weather in Paris?")

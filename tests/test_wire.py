@@ -13,10 +13,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from realtime_sansio.protocol import wire
 from realtime_sansio.protocol.errors import LocalProtocolError, RemoteProtocolError
-from realtime_sansio.protocol.wire import beta
+from realtime_sansio.protocol.wire import beta, speedups
 
 SERVER_TYPES = sorted(samples.SERVER_SAMPLES)
 CLIENT_TYPES = sorted(samples.CLIENT_SAMPLES)
+
+
+@pytest.fixture(scope="module", autouse=True, params=["stdlib", "speed"])
+def codec_path(request: pytest.FixtureRequest) -> Any:
+    """Every test here runs on both paths of the codec (``speedups``): the standard library's
+    and the speed extra's, which must give the same results."""
+    if request.param == "speed" and not speedups.AVAILABLE:
+        pytest.skip("the speed extra (orjson, pybase64) is not installed")
+    was = speedups.active()
+    speedups.use(request.param == "speed")
+    yield request.param
+    speedups.use(was)
 
 
 def test_every_server_and_client_event_type_is_modelled() -> None:
@@ -55,6 +67,25 @@ def test_client_event_round_trips(event_type: str) -> None:
     text = wire.encode_client_event(event)
     assert json.loads(text) == payload
     assert wire.decode_client_event(text) == event
+
+
+@settings(max_examples=200)
+@given(
+    st.binary(max_size=200).flatmap(
+        lambda data: st.sampled_from([data, bytearray(data), memoryview(data)])
+    ),
+    st.none() | st.text(max_size=8),
+)
+def test_an_append_encodes_as_its_json_object_does(audio: Any, event_id: str | None) -> None:
+    # encode_client_event writes the frame of an append by hand: the same text as json's.
+    event = wire.InputAudioBufferAppend(audio=audio, event_id=event_id)
+    text = wire.encode_client_event(event)
+    assert text == json.dumps(
+        wire.client_event_to_json(event), separators=(",", ":"), ensure_ascii=False
+    )
+    assert wire.decode_client_event(text) == wire.InputAudioBufferAppend(
+        audio=bytes(audio), event_id=event_id
+    )
 
 
 def test_audio_is_bytes_decoded_once_at_the_codec() -> None:

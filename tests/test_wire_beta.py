@@ -124,6 +124,30 @@ def test_bad_format_is_local_when_we_send_it_and_remote_when_they_do() -> None:
         wire.decode_server_event(frame, dialect="beta")
 
 
+def test_a_forced_function_is_its_bare_name_in_beta() -> None:
+    session = {"type": "realtime", "tool_choice": {"type": "function", "name": "get_weather"}}
+    assert beta.session_to_beta(session) == {"tool_choice": "get_weather"}
+    assert beta.session_to_ga(beta.session_to_beta(session)) == session
+
+
+@pytest.mark.parametrize("mode", ["auto", "none", "required"])
+def test_a_forced_function_named_like_a_mode_is_refused_in_beta(mode: str) -> None:
+    # Its bare name would be read back as the mode: forcing "none" would mean calling no tool.
+    forced = {"type": "function", "name": mode}
+    with pytest.raises(LocalProtocolError, match=f"cannot force a function named '{mode}'"):
+        wire.encode_client_event(
+            wire.SessionUpdate(session={"type": "realtime", "tool_choice": forced}),
+            dialect="beta",
+        )
+    with pytest.raises(LocalProtocolError, match=f"cannot force a function named '{mode}'"):
+        wire.encode_client_event(
+            wire.ResponseCreate(response={"tool_choice": forced}), dialect="beta"
+        )
+    # GA says it without ambiguity.
+    text = wire.encode_client_event(wire.ResponseCreate(response={"tool_choice": forced}))
+    assert json.loads(text)["response"]["tool_choice"] == forced
+
+
 formats = st.sampled_from(
     [{"type": "audio/pcm", "rate": 24000}, {"type": "audio/pcmu"}, {"type": "audio/pcma"}]
 )

@@ -5,7 +5,8 @@ soon as every task is blocked. asyncio has none; ``virtual_event_loop`` builds t
 an event loop whose ``time()`` is virtual, and whose selector, when no I/O is ready and the
 loop would wait for its next timer, moves the time forward to that timer instead of sleeping.
 I/O still works (the selector polls it first), and a loop with no timer at all waits for I/O
-as usual.
+as usual. A worker thread is invisible to either clock: time may jump to the next deadline
+while a thread works, so tests on a virtual clock give the runner async user functions.
 
 Use ``VIRTUAL_CLOCK_BACKENDS`` as the ``anyio_backend`` fixture's params::
 

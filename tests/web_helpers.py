@@ -13,9 +13,13 @@ import anyio
 import attrs
 from realtime_sansio.protocol import PCM16, Agent
 from realtime_sansio.protocol.fake import FakeServerConfig, ScriptStep
+from realtime_sansio.protocol.voice import VAD, SpeechEdge
 from realtime_sansio.transports.base import Transport
 from realtime_sansio.transports.demo import DEMO_CONFIG, GREETER
-from realtime_sansio.transports.web import PageSession, RealtimeKind
+from realtime_sansio.transports.voice import VoicePipeline
+from realtime_sansio.transports.voice.pipeline import _make_vad
+from realtime_sansio.transports.web import PageSession, PipelineKind, RealtimeKind
+from realtime_sansio.transports.web.app import WebOptions, build_kind
 from realtime_sansio.transports.web.bridge import Deliver
 from realtime_sansio.transports.web.commands import AudioPlayed, Command, Interrupt, PushToTalk
 from runner_helpers import Recording
@@ -44,12 +48,17 @@ class Page:
         for start in range(0, len(pcm), size):
             await self.send(type="audio", pcm=base64.b64encode(pcm[start : start + size]).decode())
 
+    async def receive(self) -> dict[str, Any]:
+        """The next message, whatever it is (kept in ``seen`` too)."""
+        message: dict[str, Any] = json.loads(await self.transport.receive())
+        self.seen.append(message)
+        return message
+
     async def next(self, kind: str, timeout: float = 10.0, **fields: Any) -> dict[str, Any]:
         """The next message of type ``kind`` (with ``fields``); those before it are kept."""
         with anyio.fail_after(timeout):
             while True:
-                message = json.loads(await self.transport.receive())
-                self.seen.append(message)
+                message = await self.receive()
                 if message["type"] == kind and all(message.get(k) == v for k, v in fields.items()):
                     return message
 
@@ -57,9 +66,12 @@ class Page:
         return [message for message in self.seen if message["type"] == kind]
 
     def audio_bytes(self, item_id: str) -> int:
-        return sum(
-            len(base64.b64decode(m["pcm"])) for m in self.of("audio") if m["item_id"] == item_id
-        )
+        return sum(len(pcm_of(m)) for m in self.of("audio") if m["item_id"] == item_id)
+
+
+def pcm_of(message: dict[str, Any]) -> bytes:
+    """The PCM16 an ``audio`` message carries."""
+    return base64.b64decode(message["pcm"])
 
 
 class LoggedPageSession:
@@ -167,3 +179,71 @@ class LoggedKind:
             for entry in before[: causes[-1]]
             if isinstance(entry, AudioPlayed) and entry.item_id == truncate["item_id"]
         ]
+
+
+class LoggedVad:
+    """A pipeline's VAD whose edges also go into a log, as it finds them."""
+
+    def __init__(self, inner: VAD, log: list[Any]) -> None:
+        self.inner = inner
+        self.log = log
+
+    @property
+    def speaking(self) -> bool:
+        return self.inner.speaking
+
+    def feed(self, pcm: bytes) -> list[SpeechEdge]:
+        edges = self.inner.feed(pcm)
+        self.log.extend(edges)
+        return edges
+
+    def reset(self) -> None:
+        self.inner.reset()
+
+
+class LoggedPipelineKind:
+    """What ``web --pipeline`` runs (the demo agent through the voice pipeline, a fresh fake
+    per conversation); ``log`` holds, in order, every page command and every speech edge the
+    pipeline's VAD finds, as it finds it (a barge-in is decided at a start edge)."""
+
+    def __init__(self) -> None:
+        self.log: list[Any] = []
+        self.sessions: list[PageSession] = []  # the pipeline's page sessions, to look inside
+        command = build_kind(WebOptions(pipeline=True))
+        assert isinstance(command, PipelineKind)
+        make = command.make_pipeline
+
+        @asynccontextmanager
+        async def logged() -> AsyncIterator[VoicePipeline]:
+            made = make()
+            assert not isinstance(made, VoicePipeline)
+            async with made as pipeline:
+                chosen = pipeline.vad
+                pipeline.vad = lambda: LoggedVad(_make_vad(chosen), self.log)
+                yield pipeline
+
+        self.inner = PipelineKind(
+            logged, name=command.name, target=command.target, hint=command.hint
+        )
+
+    def __call__(self) -> AbstractAsyncContextManager[PageSession]:
+        return self._open()
+
+    @asynccontextmanager
+    async def _open(self) -> AsyncIterator[PageSession]:
+        async with self.inner() as session:
+            self.sessions.append(session)
+            yield LoggedPageSession(session, self.log)
+
+    def reports_when_cut(self, item_id: str) -> list[AudioPlayed]:
+        """The page's reports on ``item_id`` that the pipeline had taken in when speech
+        started over it (the start edge that interrupted it)."""
+        first = next(
+            i for i, e in enumerate(self.log) if isinstance(e, AudioPlayed) and e.item_id == item_id
+        )
+        cause = next(
+            i
+            for i, e in enumerate(self.log)
+            if i > first and isinstance(e, SpeechEdge) and e.started
+        )
+        return [e for e in self.log[:cause] if isinstance(e, AudioPlayed) and e.item_id == item_id]

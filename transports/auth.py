@@ -42,6 +42,7 @@ import re
 import ssl
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from realtime_sansio.protocol.config.credentials import (
     KEY_SHAPE,
@@ -55,6 +56,7 @@ __all__ = [
     "ApiKeyError",
     "Redactor",
     "connection_secrets",
+    "key_for",
     "redact",
     "resolve_api_key",
     "ssl_context_from_env",
@@ -108,6 +110,28 @@ def resolve_api_key(
         or _from_auth_json(env)
         or _present(env.get("OPENAI_API_KEY"))
     )
+
+
+def key_for(
+    url: str,
+    api_key: str | Callable[[], str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+) -> str | None:
+    """The key to send to ``url`` (``resolve_api_key``): OpenAI's own hosts need one, so none
+    is an ``ApiKeyError`` there; another server (a fake, a gateway) may take none."""
+    key = resolve_api_key(api_key, environ=environ)
+    if key is None and _is_openai(url):
+        raise ApiKeyError(
+            "no API key: pass api_key=, or set CODEX_API_KEY or OPENAI_API_KEY "
+            "(or OPENAI_API_KEY in $CODEX_HOME/auth.json)"
+        )
+    return key
+
+
+def _is_openai(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return host == "api.openai.com" or host.endswith(".openai.com")
 
 
 def ssl_context_from_env(environ: Mapping[str, str] | None = None) -> ssl.SSLContext:

@@ -74,6 +74,17 @@ class Transport(Protocol):
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Start the closing handshake (idempotent)."""
 
+    # Two optional methods, used by the driver when a transport has them (a transport
+    # without them works the same, a frame at a time; see docs/transports.md):
+    #
+    # async def receive_many(self, limit: int) -> list[str]:
+    #     """The frames already received, at least one (waiting for it), at most ``limit``.
+    #     An end of the connection behind them is raised by the next call. When it returns
+    #     fewer than ``limit``, its next call waits for the network (a checkpoint)."""
+    #
+    # async def send_many(self, texts: Sequence[str]) -> None:
+    #     """Send the frames in order (in one write, where the carrier allows)."""
+
 
 class ClosingOnExit:
     """For a transport already connected when made: entering gives it, leaving closes it."""

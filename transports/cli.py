@@ -4,12 +4,13 @@ and ``replay``.
     realtime-sansio demo [--fake | --live | --url URL] [--input FILE.wav] [--output FILE.wav]
                          [--record FILE.jsonl]
     realtime-sansio serve-fake [--host 127.0.0.1] [--port 8765] [--script FILE.json]
-                               [--record DIR]
+                               [--pace 0.5] [--require-key KEY] [--record DIR]
     realtime-sansio probe [--timeout-ms 8000] [--model gpt-realtime] [--url URL]
     realtime-sansio voice [--fake | --live | --url URL] [--input FILE.wav] [--output FILE.wav]
                           [--agent] [--vad energy|silero]
     realtime-sansio web [--host 127.0.0.1] [--port 8080] [--live | --url URL] [--agent M:A]
-    realtime-sansio replay FILE.jsonl [--check] [--json] [--agent MODULE:NAME]
+                        [--pipeline]
+    realtime-sansio replay FILE.jsonl [--check] [--json] [--html OUT.html] [--agent MODULE:NAME]
 
 A failure is one line on stderr (``realtime-sansio: error: ...``) and exit status 1; with
 ``--debug`` it is the full traceback instead. The API key never appears in any output: while a
@@ -24,11 +25,12 @@ import contextlib
 import functools
 import io
 import json
+import math
 import os
 import signal
 import sys
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Literal, TextIO, cast
 
 import anyio
@@ -69,22 +71,42 @@ class CliError(Exception):
 def _demo(args: argparse.Namespace) -> int:
     from .demo import DemoError, DemoOptions, run_demo  # numpy and the fake only when used
 
-    mode: Literal["fake", "live", "url"] = "live" if args.live else "url" if args.url else "fake"
     options = DemoOptions(
-        mode=mode,
+        mode=_target(args),
         url=args.url,
         input_path=args.input,
         output_path=args.output,
         timeout_s=args.timeout,
         record_path=args.record,
     )
+    return _run_command(run_demo, options, sys.stdout, sys.stderr, errors=(DemoError,))
+
+
+def _target(args: argparse.Namespace) -> Literal["fake", "live", "url"]:
+    """The server a command talks to: the embedded fake, the real API (--live), or --url's."""
+    return "live" if args.live else "url" if args.url else "fake"
+
+
+def _run_command(
+    main: Callable[..., Awaitable[object]],
+    *main_args: object,
+    errors: tuple[type[Exception], ...] = (),
+    serving: argparse.Namespace | None = None,
+) -> int:
+    """Run a command's async main. Its own ``errors``, raised inside task groups and so
+    perhaps wrapped in a group, become one-line ``CliError``s; so does an ``OSError`` of a
+    server (``serving``: the arguments with its host and port), whose Ctrl-C is how it is
+    meant to stop."""
     try:
-        anyio.run(run_demo, options, sys.stdout, sys.stderr)
+        with contextlib.suppress(KeyboardInterrupt) if serving else contextlib.nullcontext():
+            anyio.run(main, *main_args)
     except BaseException as exc:
-        # Raised inside the demo's task group, a DemoError may arrive wrapped in a group.
         leaf = _leaf(exc)
-        if isinstance(leaf, DemoError):
+        if isinstance(leaf, errors):
             raise CliError(str(leaf)) from leaf
+        if serving is not None and isinstance(leaf, OSError):  # the port is taken...
+            where = f"{_url_host(serving.host)}:{serving.port}"
+            raise CliError(f"cannot serve on {where}: {leaf.strerror or leaf}") from leaf
         raise
     return 0
 
@@ -96,9 +118,9 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-async def _serve(
-    host: str, port: int, script: FakeScript | None, pace: float, record: str | None
-) -> None:
+async def _serve(args: argparse.Namespace, script: FakeScript | None) -> None:
+    host = args.host
+
     def ready(bound: int) -> None:
         url = f"ws://{_url_host(host)}:{bound}"
         print(
@@ -111,8 +133,17 @@ async def _serve(
         if sys.platform != "win32":
             # SIGTERM ends it as cleanly as Ctrl-C (a container's stop, a test's terminate).
             task_group.start_soon(_stop_on_sigterm, task_group.cancel_scope)
-        config = FakeServerConfig(pace=pace)
-        await serve_fake(host, port, script, config=config, ready=ready, record_dir=record)
+        # Timed like the real server; --pace 0 is the instant mode.
+        pace = {} if args.pace is None else {"pace": args.pace}
+        await serve_fake(
+            host,
+            args.port,
+            script,
+            config=FakeServerConfig.realistic(**pace),
+            ready=ready,
+            record_dir=args.record,
+            require_key=args.require_key,
+        )
 
 
 async def _stop_on_sigterm(scope: anyio.CancelScope) -> None:
@@ -129,16 +160,7 @@ def _serve_fake(args: argparse.Namespace) -> int:
             os.makedirs(args.record, exist_ok=True)
         except OSError as exc:
             raise CliError(f"cannot record in {args.record}: {exc.strerror or exc}") from exc
-    try:
-        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it is meant to stop
-            anyio.run(_serve, args.host, args.port, script, args.pace, args.record)
-    except BaseException as exc:
-        leaf = _leaf(exc)
-        if isinstance(leaf, OSError):  # the port is taken, the address is not ours...
-            where = f"{_url_host(args.host)}:{args.port}"
-            raise CliError(f"cannot serve on {where}: {leaf.strerror or leaf}") from leaf
-        raise
-    return 0
+    return _run_command(_serve, args, script, serving=args)
 
 
 # -- probe --------------------------------------------------------------------------------------
@@ -171,9 +193,8 @@ def _probe(args: argparse.Namespace) -> int:
 def _voice(args: argparse.Namespace) -> int:
     from .voice.demo import VoiceDemoError, VoiceDemoOptions, run_voice_demo
 
-    mode: Literal["fake", "live", "url"] = "live" if args.live else "url" if args.url else "fake"
     options = VoiceDemoOptions(
-        mode=mode,
+        mode=_target(args),
         url=args.url,
         input_path=args.input,
         output_path=args.output,
@@ -181,14 +202,7 @@ def _voice(args: argparse.Namespace) -> int:
         vad=args.vad,
         timeout_s=args.timeout,
     )
-    try:
-        anyio.run(run_voice_demo, options, sys.stdout, sys.stderr)
-    except BaseException as exc:
-        leaf = _leaf(exc)
-        if isinstance(leaf, VoiceDemoError):
-            raise CliError(str(leaf)) from leaf
-        raise
-    return 0
+    return _run_command(run_voice_demo, options, sys.stdout, sys.stderr, errors=(VoiceDemoError,))
 
 
 # -- web ----------------------------------------------------------------------------------------
@@ -206,22 +220,16 @@ async def _serve_web(options: WebOptions) -> None:
 def _web(args: argparse.Namespace) -> int:
     from .web.app import WebError, WebOptions
 
-    mode: Literal["fake", "live", "url"] = "live" if args.live else "url" if args.url else "fake"
     options = WebOptions(
-        host=args.host, port=args.port, mode=mode, url=args.url, agent=args.agent, pace=args.pace
+        host=args.host,
+        port=args.port,
+        mode=_target(args),
+        url=args.url,
+        agent=args.agent,
+        pace=args.pace,
+        pipeline=args.pipeline,
     )
-    try:
-        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it is meant to stop
-            anyio.run(_serve_web, options)
-    except BaseException as exc:
-        leaf = _leaf(exc)
-        if isinstance(leaf, WebError):
-            raise CliError(str(leaf)) from leaf
-        if isinstance(leaf, OSError):
-            where = f"{_url_host(args.host)}:{args.port}"
-            raise CliError(f"cannot serve on {where}: {leaf.strerror or leaf}") from leaf
-        raise
-    return 0
+    return _run_command(_serve_web, options, errors=(WebError,), serving=args)
 
 
 def _add_voice(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -239,7 +247,7 @@ def _add_voice(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     where.add_argument("--fake", action="store_true", help="the embedded fake (default)")
     where.add_argument("--live", action="store_true", help="the real API (needs an API key)")
     where.add_argument("--url", help="another server's base, e.g. http://127.0.0.1:8765")
-    voice.add_argument("--input", metavar="FILE.wav", help="16-bit WAV: the user's speech")
+    voice.add_argument("--input", metavar="FILE.wav", help="16-bit WAV (any rate): the speech")
     voice.add_argument(
         "--output",
         metavar="FILE.wav",
@@ -281,6 +289,7 @@ def _replay(args: argparse.Namespace) -> int:
         check=args.check,
         agent_ref=args.agent,
         config_ref=args.config,
+        html_path=args.html,
     )
     if not args.check or result is None:
         return 0
@@ -312,6 +321,17 @@ def _positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _pace(text: str) -> float:
+    # float() takes "inf" and "nan", which FakeServerConfig would refuse with a traceback.
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
     return value
 
 
@@ -358,7 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--fake", action="store_true", help="the embedded fake server (default)")
     where.add_argument("--live", action="store_true", help="the real API (needs an API key)")
     where.add_argument("--url", help="any Realtime server, e.g. ws://127.0.0.1:8765")
-    demo.add_argument("--input", metavar="FILE.wav", help="16-bit WAV for the audio turn")
+    demo.add_argument("--input", metavar="FILE.wav", help="16-bit WAV (any rate): the turn")
     demo.add_argument(
         "--output",
         metavar="FILE.wav",
@@ -387,9 +407,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--script", metavar="FILE.json", help="a FakeScript in JSON")
     serve.add_argument(
         "--pace",
-        type=float,
-        default=0.0,
-        help="audio pacing: 0 streams a reply at once (default), 1.0 in real time",
+        type=_pace,
+        default=None,
+        help=(
+            "audio pacing: 0.5 (default) generates audio twice as fast as it plays, with the"
+            " real server's latencies; 1.0 in real time; 0 streams a reply at once (no latency)"
+        ),
+    )
+    serve.add_argument(
+        "--require-key",
+        metavar="KEY",
+        help="accept only connections that carry KEY (a 401 with the API's body otherwise)",
     )
     serve.add_argument(
         "--record", metavar="DIR", help="record each connection in a file of its own in DIR"
@@ -420,7 +448,17 @@ def build_parser() -> argparse.ArgumentParser:
     web.add_argument("--port", type=_port, default=8080, help="default: 8080; 0: any")
     web_where = web.add_mutually_exclusive_group()
     web_where.add_argument("--live", action="store_true", help="the real API (needs an API key)")
-    web_where.add_argument("--url", help="any Realtime server, e.g. ws://127.0.0.1:8765")
+    web_where.add_argument(
+        "--url",
+        help="any Realtime server, e.g. ws://127.0.0.1:8765 (with --pipeline: one that also"
+        " has the speech endpoints, e.g. a serve-fake)",
+    )
+    web.add_argument(
+        "--pipeline",
+        action="store_true",
+        help="answer through the voice pipeline (speech to text, the agent, text to speech)"
+        " instead of a Realtime session",
+    )
     web.add_argument(
         "--agent",
         metavar="MODULE:ATTR",
@@ -448,6 +486,11 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("file", metavar="FILE.jsonl", help="the recording")
     replay.add_argument("--check", action="store_true", help="exit 1 unless the replay matches")
     replay.add_argument("--json", action="store_true", help="JSON lines instead of text")
+    replay.add_argument(
+        "--html",
+        metavar="OUT.html",
+        help="draw the timeline as the web page does, in one self-contained file",
+    )
     replay.add_argument(
         "--agent", metavar="MODULE:NAME", help="the agent (default: the recording's agent_ref)"
     )

@@ -18,7 +18,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from realtime_sansio.protocol import ModelConfig
 
-from .auth import ApiKeyError, resolve_api_key, ssl_context_from_env
+from .auth import key_for, ssl_context_from_env
 from .websocket import WebSocketTransport
 
 __all__ = ["DEFAULT_BASE_URL", "USER_AGENT", "handshake_headers", "open_realtime", "realtime_url"]
@@ -37,11 +37,6 @@ def realtime_url(model_config: ModelConfig) -> str:
     if parts.query:  # the base's own query first (an api-version, a gateway's token...)
         query = f"{parts.query}&{query}"
     return urlunsplit((parts.scheme, parts.netloc, path, query, ""))
-
-
-def _is_openai(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    return host == "api.openai.com" or host.endswith(".openai.com")
 
 
 def handshake_headers(model_config: ModelConfig, api_key: str | None) -> list[tuple[str, str]]:
@@ -65,12 +60,7 @@ def open_realtime(
     """The (not yet connected) WebSocket transport for ``model_config``; ``async with`` it."""
     env = os.environ if environ is None else environ
     url = realtime_url(model_config)
-    api_key = resolve_api_key(model_config.api_key, environ=env)
-    if api_key is None and _is_openai(url):
-        raise ApiKeyError(
-            "no API key: pass api_key=, or set CODEX_API_KEY or OPENAI_API_KEY "
-            "(or OPENAI_API_KEY in $CODEX_HOME/auth.json)"
-        )
+    api_key = key_for(url, model_config.api_key, environ=env)
     secure = url.startswith("wss://")
     proxy = (env.get("https_proxy") or env.get("HTTPS_PROXY") or "").strip() or None
     return WebSocketTransport(

@@ -22,7 +22,7 @@ enters it (a failure to connect then comes out of ``run()`` as it always did).
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import anyio
@@ -30,7 +30,7 @@ import anyio.abc
 from realtime_sansio.protocol import effects, inputs
 
 from .auth import ApiKeyError
-from .base import ConnectionClosed, Transport
+from .base import Transport
 
 if TYPE_CHECKING:
     from collections import deque
@@ -66,10 +66,16 @@ class Connections:
     _closed: anyio.Event
     _send_lock: anyio.Lock
     _outgoing: deque[wire.ClientEvent | wire.RawClientEvent]
+    _unsent: list[str]
+    _send_many: Callable[[list[str]], Awaitable[None]] | None
 
     if TYPE_CHECKING:  # RealtimeSession's
 
-        def _step(self, event: inputs.AnyInput) -> None: ...
+        def _step(self, event: inputs.AnyInput, now: float | None = None) -> None: ...
+
+        def _encode_queued(self) -> None: ...
+
+        async def _send_frames(self, frames: list[str]) -> bool: ...
 
         async def _flush(self) -> None: ...
 
@@ -99,14 +105,14 @@ class Connections:
             return
         old = self._transport
         async with self._send_lock:
-            # What the steps queued before the switch is the old connection's.
-            while self._outgoing:
-                event = self._outgoing.popleft()
-                try:
-                    await old.send(self._core.encode(event))
-                except ConnectionClosed:
-                    self._outgoing.clear()
+            # What the steps queued before the switch is the old connection's (the writer
+            # task's frames too: it waits for this lock).
+            self._encode_queued()
+            frames, self._unsent = self._unsent, []
+            if frames:
+                await self._send_frames(frames)  # a closed one loses them: the replay has them
             self._transport = transport
+            self._send_many = getattr(transport, "send_many", None)
             self._step(inputs.Connected())
         live.set()
         if effect.reason == "recycle":

@@ -228,14 +228,17 @@ async def _send_and_read_head(
     while True:
         event = connection.next_event()
         if event is h11.NEED_DATA:
-            connection.receive_data(await _receive(byte_stream, timeout_s))
+            data = await _receive(byte_stream, timeout_s)
+            if not data:
+                # Told to h11, the end would read as a protocol error ("can't handle event
+                # type ConnectionClosed"): the server simply gave no answer.
+                raise OSError("the connection closed before an answer")
+            connection.receive_data(data)
         elif isinstance(event, h11.Response):
             got = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in event.headers)
             return StreamedResponse(
                 event.status_code, got, connection, byte_stream, timeout_s=timeout_s, limit=limit
             )
-        elif isinstance(event, h11.ConnectionClosed):
-            raise OSError("the connection closed before an answer")
 
 
 async def request(

@@ -13,6 +13,7 @@ reason passed to the other side as ``ConnectionClosed``.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from types import TracebackType
 
@@ -99,6 +100,11 @@ def memory_pair(
     return client, server
 
 
+def _epoch() -> float:
+    """The Unix time at the event loop's time 0, for the dates a fake session reports."""
+    return time.time() - anyio.current_time()
+
+
 class FakeServerTransport:
     """A client transport wired in memory to a server core run in the same event loop.
 
@@ -121,7 +127,7 @@ class FakeServerTransport:
 
     async def __aenter__(self) -> FakeServerTransport:
         if self._core is None:
-            self._core = FakeRealtimeServer()
+            self._core = FakeRealtimeServer(epoch=_epoch())
         client, server = memory_pair(self._max_frames)
         group = anyio.create_task_group()
         await group.__aenter__()
@@ -184,6 +190,6 @@ class FakeServerConnections:
         return self._servers.count
 
     def __call__(self) -> FakeServerTransport:
-        server = self._servers()
+        server = self._servers(epoch=_epoch())
         self.servers.append(server)
         return FakeServerTransport(server, max_frames=self._max_frames)

@@ -9,7 +9,8 @@
 - ``ReplayTransport(recording)``: a transport that stands in for the recorded server, for
   testing a whole application (its loop, its tools) against a recording.
 
-``realtime-sansio replay FILE [--check]`` is these, on the command line (docs/recording.md).
+``realtime-sansio replay FILE [--check] [--html OUT.html]`` is these, on the command line
+(docs/recording.md); ``--html`` draws the timeline as the web page does (``web.report``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-from types import TracebackType
 from typing import Any, TextIO
 
 import anyio
@@ -35,12 +35,13 @@ from realtime_sansio.protocol.recording import (
 )
 from realtime_sansio.protocol.replay import Mismatch, ReplayResult, Step, compare_frame, replay
 
-from .base import ConnectionClosed, describe_close
+from .base import ClosingOnExit, ConnectionClosed, describe_close
 from .demo import Timeline
 
 __all__ = [
     "ReplayMismatch",
     "ReplayTransport",
+    "command_detail",
     "frames_timeline",
     "load_object",
     "read_recording",
@@ -128,13 +129,23 @@ def _input_line(lines: Timeline, entry: InputEntry, audio_runs: dict[int, float]
         lines.user(message)
     elif entry.line in audio_runs:
         lines.user(f"(audio) {audio_runs[entry.line]:.1f} s")
-    elif kind in _COMMANDS:
-        detail = entry.input.get("agent") or entry.input.get("event", {}).get("type") or ""
-        lines.line(f"application: {kind} {detail}".rstrip())
+    elif (detail := command_detail(entry)) is not None:
+        lines.line(f"application: {detail}")
 
 
 # The application's commands besides its messages and audio (a timeline line each).
 _COMMANDS = frozenset({"ClearAudio", "Interrupt", "UpdateSession", "UpdateAgent", "SendRawEvent"})
+
+
+def command_detail(entry: InputEntry) -> str | None:
+    """An application command as a few words (``Interrupt``, ``UpdateAgent Support``, the raw
+    event's type), or None for the application's messages, audio and answers to effects."""
+    if entry.type not in _COMMANDS:
+        return None
+    detail = entry.input.get("agent") or entry.input.get("event", {}).get("type") or ""
+    return f"{entry.type} {detail}".rstrip()
+
+
 _RUN_BREAKERS = _COMMANDS | {"SendMessage"}
 
 
@@ -234,7 +245,7 @@ class _Cue:
     after: int
 
 
-class ReplayTransport:
+class ReplayTransport(ClosingOnExit):
     """A transport that plays a recording's server frames and checks the client's.
 
     Each recorded server frame is delivered once the client has sent every client frame
@@ -276,14 +287,6 @@ class ReplayTransport:
     async def __aenter__(self) -> ReplayTransport:
         self._start = anyio.current_time() - self._offset
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close(1000, "")
 
     def _wake(self) -> None:
         self._progress.set()
@@ -390,18 +393,20 @@ def replay_command(
     check: bool = False,
     agent_ref: str | None = None,
     config_ref: str | None = None,
+    html_path: str | None = None,
 ) -> ReplayResult | None:
-    """``realtime-sansio replay``: print the timeline of the recording at ``path``; the replay's
-    result, or None when the recording could not be replayed into a session (frames only, or
-    no agent known: then the frames are listed, and ``check`` is refused)."""
+    """``realtime-sansio replay``: print the timeline of the recording at ``path`` (or with
+    ``html_path``, draw it as the web page does into that file); the replay's result, or None
+    when the recording could not be replayed into a session (frames only, or no agent known:
+    then the frames are listed, and ``check`` and ``html_path`` are refused)."""
     recording = read_recording(path)
     header = recording.header
     timeline = (JsonTimeline if as_json else Timeline)(out, clock=_ReplayClock())
     agent_ref = agent_ref or header.agent_ref
     why = _not_replayable(recording, agent_ref)
     if why is not None:
-        if check:
-            raise ValueError(f"cannot check {path}: {why}")
+        if check or html_path is not None:
+            raise ValueError(f"cannot {'check' if check else 'draw'} {path}: {why}")
         timeline.line(f"({why}: the frames as recorded)")
         frames_timeline(recording, timeline)
         return None
@@ -414,11 +419,48 @@ def replay_command(
             f"the recording's session started with agent {header.agent!r}, {agent_ref} is "
             f"agent {agent.name!r}"
         )
+    if html_path is not None:
+        return _draw(recording, path, html_path, out, agent=agent, config=config, as_json=as_json)
     result = replay_timeline(recording, timeline, agent=agent, config=config)
     if as_json:
         print(json.dumps({"summary": timeline.counts()}), file=out)
     else:
         print(f"-- done: {timeline.counts()}", file=out)
+    return result
+
+
+def _draw(
+    recording: Recording,
+    path: str,
+    html_path: str,
+    out: TextIO,
+    *,
+    agent: Agent,
+    config: RunConfig | None,
+    as_json: bool,
+) -> ReplayResult:
+    """``replay FILE --html OUT``: the page's timeline of the recording, in one HTML file."""
+    from .web.report import count_messages, recording_messages, timeline_html
+
+    messages, result = recording_messages(recording, agent=agent, config=config)
+    header = recording.header
+    facts = [(f"agent {agent.name}", "")]
+    if header.recorded_at:
+        facts.append((f"recorded {header.recorded_at}", ""))
+    kept = "audio kept (not drawn)" if header.audio == "keep" else "audio elided"
+    facts.append((kept, ""))
+    if result.mismatch is None:
+        facts.append((f"the current code sends the {result.frames} recorded frames", "ok"))
+    else:
+        facts.append((f"the current code differs: {result.mismatch.describe()}", "bad"))
+    page = timeline_html(messages, title=f"replay of {os.path.basename(path)}", facts=facts)
+    with open(html_path, "w", encoding="utf-8") as file:
+        file.write(page)
+    summary = count_messages(messages)
+    if as_json:
+        print(json.dumps({"html": html_path, "summary": summary}), file=out)
+    else:
+        print(f"wrote {html_path}: the page's timeline of {path} ({summary})", file=out)
     return result
 
 

@@ -15,18 +15,21 @@ event at a time, in the order the loop produced them.
 
 from __future__ import annotations
 
-import functools
+import asyncio
 import inspect
 import json
 import os
+import typing
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import anyio
 import anyio.abc
 import attrs
+import anyio.lowlevel
+import sniffio
 from realtime_sansio.protocol import (
     Agent,
     FunctionTool,
@@ -61,7 +64,41 @@ from .subscriptions import (
     former_max_buffer,
 )
 
-__all__ = ["RealtimeSession", "Runner", "SlowSubscriberError", "Subscription", "run"]
+__all__ = [
+    "MAX_BATCH",
+    "MAX_UNSENT",
+    "RealtimeSession",
+    "Runner",
+    "SlowSubscriberError",
+    "Subscription",
+    "run",
+]
+
+MAX_UNSENT = 32
+"""Frames the application's commands may queue for the writer task; a command that finds
+this many unsent waits until they are written (the socket's pace holds the application)."""
+
+MAX_BATCH = 32
+"""Frames the reader steps in one go before the loop runs other tasks (subscribers, other
+sessions): what the transport has already received, no more than this. After a full batch
+the reader yields to the loop; a transport's ``receive_many`` that returns fewer waits for
+its next frames (a checkpoint) on its next call."""
+
+
+_SESSION_EVENTS = frozenset(typing.get_args(events.SessionEvent))
+
+
+def _loop_clock() -> Callable[[], float]:
+    """The running loop's clock, the one ``anyio.current_time()`` reads, without the lookups
+    it makes on each call (a step reads it for every frame and command)."""
+    library = sniffio.current_async_library()
+    if library == "asyncio":
+        return asyncio.get_running_loop().time
+    if library == "trio":
+        import trio
+
+        return trio.current_time
+    return anyio.current_time
 
 
 def _tool_output(result: Any) -> str:
@@ -84,8 +121,10 @@ async def _call_user(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any
     ):
         result = await func(*args, **kwargs)
     else:
-        result = await anyio.to_thread.run_sync(
-            functools.partial(func, *args, **kwargs), abandon_on_cancel=True
+        # Boxed: trio refuses a worker thread's result that is a coroutine (a sync function
+        # handing back an awaitable, such as a lambda around an async one), asyncio does not.
+        (result,) = await anyio.to_thread.run_sync(
+            lambda: (func(*args, **kwargs),), abandon_on_cancel=True
         )
     if inspect.isawaitable(result):
         result = await result
@@ -114,9 +153,19 @@ class RealtimeSession(Connections):
         self._tg = task_group
         self._subscriber_buffer = subscriber_buffer
         self._outgoing: deque[wire.ClientEvent | wire.RawClientEvent] = deque()
-        self._send_lock = anyio.Lock()
+        self._unsent: list[str] = []  # encoded, in order, for the next write
+        self._writer_wake = anyio.Event()
+        # The loop's own Event class: a new one per wake, without anyio's backend lookup.
+        self._new_event: Callable[[], anyio.Event] = type(self._writer_wake)
+        # Uncontended, it takes no trip through the scheduler (the send is the checkpoint).
+        self._send_lock = anyio.Lock(fast_acquire=True)
+        self._send_many: Callable[[list[str]], Awaitable[None]] | None = getattr(
+            transport, "send_many", None
+        )
         self._subscriptions: list[Subscription] = []
         self._timer_changed = anyio.Event()
+        self._deadline: float | None = None  # the one _tick waits for
+        self._clock = _loop_clock()
         self._tasks: dict[str, anyio.CancelScope] = {}  # call id -> its tool task
         self._closed = anyio.Event()
         self._close_error: ConnectionClosed | None = None
@@ -235,15 +284,27 @@ class RealtimeSession(Connections):
             why = self._redact(str(self._close_error))
             raise LocalProtocolError(f"cannot {type(event).__name__}: {why}")
         self._step(event)
-        await self._flush()
+        self._encode_queued()  # a frame that cannot be encoded is the caller's error
+        if len(self._unsent) < MAX_UNSENT:
+            # The writer task sends it at its next turn, with whatever else is queued by
+            # then: a command costs no trip through the scheduler, and commands in a row
+            # share one write (as the websockets library's send, which does not wait either).
+            self._writer_wake.set()
+        else:
+            # The writer is behind: wait for the socket. So at least every MAX_UNSENT
+            # commands, a command yields to the loop and is a cancellation point.
+            await self._flush()
 
-    def _step(self, event: inputs.AnyInput) -> None:
-        now = anyio.current_time()
+    def _step(self, event: inputs.AnyInput, now: float | None = None) -> None:
+        if now is None:
+            now = self._clock()
         outputs = self._core.handle(event, now=now)
         if self._recorder is not None:
             self._recorder.step(event, outputs, now)
         for output in outputs:
-            if isinstance(output, (wire.ClientEventBase, wire.RawClientEvent)):
+            if type(output) in _SESSION_EVENTS:  # most outputs: one set lookup
+                self._publish(output)  # type: ignore[arg-type]
+            elif isinstance(output, (wire.ClientEventBase, wire.RawClientEvent)):
                 self._outgoing.append(output)
             elif isinstance(output, effects.CallTool):
                 self._start_tool(output)
@@ -257,7 +318,8 @@ class RealtimeSession(Connections):
                 self._tg.start_soon(self._open_connection, output)
             else:
                 self._publish(output)
-        self._timer_changed.set()
+        if self._core.get_timer() != self._deadline:  # else _tick sleeps on, not woken
+            self._timer_changed.set()
 
     def _publish(self, event: events.SessionEvent) -> None:
         if isinstance(event, events.ToolEndEvent):
@@ -268,16 +330,46 @@ class RealtimeSession(Connections):
         for subscription in self._subscriptions:
             subscription.deliver(event)
 
+    def _encode_queued(self) -> None:
+        """Encode the events the steps queued, in order, for the next write (an event that
+        fails to encode raises here; those before it are kept)."""
+        outgoing = self._outgoing
+        while outgoing:
+            self._unsent.append(self._core.encode(outgoing.popleft()))
+
     async def _flush(self) -> None:
-        """Send what the steps queued, in order (one sender at a time keeps the order)."""
+        """Send what the steps queued, in order (one sender at a time keeps the order), all
+        that is queued in one write when the transport can (``send_many``). Returns once
+        what was queued is sent: with nothing queued and no send under way, at once."""
+        self._encode_queued()
+        if not self._unsent and not self._send_lock.locked():
+            return
         async with self._send_lock:
-            while self._outgoing:
-                event = self._outgoing.popleft()
-                try:
-                    await self._transport.send(self._core.encode(event))
-                except ConnectionClosed:
+            while self._unsent:
+                frames, self._unsent = self._unsent, []
+                if not await self._send_frames(frames):
                     self._outgoing.clear()
+                    self._unsent.clear()
                     return
+
+    async def _write(self) -> None:
+        """The writer task: sends what the application's commands queued (``_command``)."""
+        while True:
+            await self._writer_wake.wait()
+            self._writer_wake = self._new_event()
+            await self._flush()
+
+    async def _send_frames(self, frames: list[str]) -> bool:
+        """Send ``frames``; False once the connection is gone."""
+        try:
+            if self._send_many is not None and len(frames) > 1:
+                await self._send_many(frames)
+            else:
+                for frame in frames:
+                    await self._transport.send(frame)
+        except ConnectionClosed:
+            return False
+        return True
 
     async def _answer(self, event: inputs.Input) -> None:
         """An effect's answer: a step and its sends, unless the session has ended."""
@@ -293,13 +385,24 @@ class RealtimeSession(Connections):
         await self._flush()
         self._tg.start_soon(self._read, self._transport)
         self._tg.start_soon(self._tick)
+        self._tg.start_soon(self._write)
+        # The tasks started so far (the reader, the transport's own) run before the body.
+        await anyio.lowlevel.checkpoint()
 
     async def _read(self, transport: Transport) -> None:
-        """The frames of ``transport`` while it is the session's (a new connection, or the
-        end of a recycled one, makes it no longer so: see ``connections``)."""
+        """Step each frame of ``transport`` as it comes, while it is the session's (a new
+        connection, or the end of a recycled one, makes it no longer so: see
+        ``connections``); what the transport has already received (up to ``MAX_BATCH``
+        frames, with ``receive_many``) in one go, then their sends in one write."""
+        receive_many: Callable[[int], Awaitable[list[str]]] | None = getattr(
+            transport, "receive_many", None
+        )
+        receive = transport.receive
         while True:
             try:
-                frame = await transport.receive()
+                frames = (
+                    [await receive()] if receive_many is None else await receive_many(MAX_BATCH)
+                )
             except ConnectionClosed as closed:
                 if transport is not self._transport:
                     return  # left for a new one: its end is no news
@@ -310,8 +413,14 @@ class RealtimeSession(Connections):
                 return
             if transport is not self._transport:
                 return
-            self._step(frame)
+            now = self._clock()  # one reading for the frames read together
+            for frame in frames:
+                self._step(frame, now)
             await self._flush()
+            if len(frames) >= MAX_BATCH:
+                # More may be there without a wait (frames parsed from the same read): let
+                # the subscribers and the loop's other sessions have their turn first.
+                await anyio.lowlevel.cancel_shielded_checkpoint()
 
     def _finish(self) -> None:
         self._closed.set()
@@ -324,8 +433,8 @@ class RealtimeSession(Connections):
     async def _tick(self) -> None:
         """Wake the core at its deadlines (tool timeouts), on the loop's own clock."""
         while not self._closed.is_set():
-            self._timer_changed = anyio.Event()
-            deadline = self._core.get_timer()
+            self._timer_changed = self._new_event()
+            deadline = self._deadline = self._core.get_timer()
             if deadline is None:
                 await self._timer_changed.wait()
                 continue

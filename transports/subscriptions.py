@@ -206,6 +206,8 @@ class Subscription:
         self.dropped_raw = 0
         """Raw events dropped so far (each drop is also reported in the stream)."""
         self._wakeup = anyio.Event()
+        # The loop's own Event class: a new one per wait, without anyio's backend lookup.
+        self._new_event: Callable[[], anyio.Event] = type(self._wakeup)
         self._waiting = 0  # readers waiting on _wakeup: only then is it set
         self._ended = False
         self._failure: SlowSubscriberError | None = None
@@ -420,7 +422,7 @@ class Subscription:
                 await self._wakeup.wait()
             finally:
                 self._waiting -= 1
-            self._wakeup = anyio.Event()
+            self._wakeup = self._new_event()
 
     async def next(self, timeout: float | None = None) -> events.SessionEvent:
         """The next event, or ``TimeoutError`` after ``timeout`` seconds."""

@@ -26,7 +26,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import ssl
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -43,12 +45,14 @@ from wsproto import events as ws
 from wsproto.connection import ConnectionState
 from wsproto.utilities import RemoteProtocolError as WsRemoteProtocolError
 
+from ._wsframes import InboundFrames, masked_text_frame
 from .auth import Redactor, connection_secrets
 from .base import ClosingOnExit, ConnectionClosed
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",
     "MAX_REFUSAL_BODY_BYTES",
+    "Handshake",
     "HandshakeError",
     "HttpHandler",
     "StreamHttpHandler",
@@ -65,7 +69,9 @@ MAX_REFUSAL_BODY_BYTES = 64 * 1024
 """How much of a refused handshake's body is read for its message; reading stops there (an
 endless body must not cost endless memory or time)."""
 
-_READ_SIZE = 65536
+# What one read takes: asyncio's transports read up to 256 KiB at a time, and anyio copies
+# whatever a smaller read leaves over; so a burst is parsed whole, in one read.
+_READ_SIZE = 262144
 _log = logging.getLogger(__name__)
 _BAD_REQUEST_BODY = b"This is a WebSocket endpoint: send an Upgrade request.\n"
 _BAD_REQUEST = (
@@ -122,16 +128,23 @@ class WebSocketConnection(ClosingOnExit):
         self._ws = connection
         self._max = max_message_bytes
         self._redact = redact
-        self._send_lock = anyio.Lock()
+        # Uncontended, these locks take no trip through the scheduler: the socket's own
+        # send and receive are the checkpoints.
+        self._send_lock = anyio.Lock(fast_acquire=True)
         self._parts: list[str] = []
         self._size = 0
         self._closed: ConnectionClosed | None = None
         # Frames that came in the handshake's last read are already parsed: keep them.
-        self._events: list[ws.Event] = list(self._ws.events())
+        # Texts (str) come from the fast path (_wsframes), events from wsproto, in order.
+        self._events: deque[ws.Event | str] = deque(self._ws.events())
+        self._inbound = InboundFrames(connection, max_message_bytes)
         # One task reads the socket at a time: a receive() and a close() waiting for the
         # peer's close frame take turns. Once the peer's close frame (or the end of the
         # stream) has been read, there is nothing more to read.
-        self._read_lock = anyio.Lock()
+        self._read_lock = anyio.Lock(fast_acquire=True)
+        self._deferred: ConnectionClosed | None = None  # receive_many's, for its next call
+        # A client masks its frames; ours offers no extension, so none shapes the frames.
+        self._masks = connection.client and not _extensions(connection)
         self._peer_done = anyio.Event()
         self._close_done: anyio.Event | None = None
 
@@ -153,7 +166,22 @@ class WebSocketConnection(ClosingOnExit):
             if closing is None:
                 raise ConnectionClosed(1006, "the connection dropped")
             raise self._peer_closed(closing)
-        await self._write(self._ws.send(ws.Message(data=text)))
+        await self._write(self._frame(text))
+
+    async def send_many(self, texts: Sequence[str]) -> None:
+        """Send text frames in order, in one write to the socket."""
+        if not texts:
+            return
+        if self._closed is not None or self._ws.state is not ConnectionState.OPEN:
+            await self.send(texts[0])  # raises, as send() does on a closed connection
+        frame = self._frame
+        await self._write(b"".join([frame(text) for text in texts]))
+
+    def _frame(self, text: str) -> bytes:
+        """The bytes of one text message (the connection is open)."""
+        if self._masks:
+            return masked_text_frame(text, os.urandom(4))
+        return self._ws.send(ws.Message(data=text))
 
     async def receive(self) -> str:
         while True:
@@ -162,10 +190,46 @@ class WebSocketConnection(ClosingOnExit):
             if not self._events:
                 await self._read()
                 continue
-            event = self._events.pop(0)
+            event = self._events.popleft()
             text = await self._on_event(event)
             if text is not None:
                 return text
+
+    async def receive_many(self, limit: int) -> list[str]:
+        """The text frames already received, at least one (waiting for it), at most ``limit``.
+
+        An end of the connection behind them is raised by the next call, so that none of
+        the frames that came before it is lost."""
+        if self._deferred is not None:
+            deferred, self._deferred = self._deferred, None
+            raise deferred
+        texts: list[str] = []
+        events = self._events
+        while len(texts) < limit:
+            if not events:
+                if texts:
+                    break
+                if self._closed is not None:
+                    raise self._closed
+                await self._read()
+                continue
+            event = events.popleft()
+            if type(event) is str:  # a whole text frame (_wsframes): the common case
+                texts.append(event)
+                continue
+            if texts and isinstance(event, ws.CloseConnection):
+                events.appendleft(event)
+                break  # the frames first; the close on the next call
+            try:
+                text = await self._on_event(event)
+            except ConnectionClosed as closed:
+                if not texts:
+                    raise
+                self._deferred = closed  # a message over the bound: said on the next call
+                break
+            if text is not None:
+                texts.append(text)
+        return texts
 
     async def _read(self) -> None:
         async with self._read_lock:
@@ -175,8 +239,7 @@ class WebSocketConnection(ClosingOnExit):
             if data is None:
                 self._closed = self._closed or ConnectionClosed(1006, "the connection dropped")
                 return
-            self._ws.receive_data(data)
-            self._events.extend(self._ws.events())
+            self._inbound.feed(data, self._events)
             if self._ws.state is ConnectionState.CLOSED:  # the answer to our close frame
                 self._peer_done.set()
 
@@ -188,7 +251,17 @@ class WebSocketConnection(ClosingOnExit):
             self._peer_done.set()
             return None
 
-    async def _on_event(self, event: ws.Event) -> str | None:
+    async def _on_event(self, event: ws.Event | str) -> str | None:
+        if type(event) is str:
+            return event  # a whole text frame, checked against the bound (_wsframes)
+        if (
+            type(event) is ws.TextMessage
+            and event.message_finished
+            and not self._parts
+            and event.data.isascii()
+            and len(event.data) <= self._max
+        ):
+            return event.data  # the common case, a whole message in one frame: nothing to join
         if isinstance(event, ws.TextMessage):
             data = event.data
             self._parts.append(data)
@@ -250,6 +323,8 @@ class WebSocketConnection(ClosingOnExit):
             return
         if self._ws.state is ConnectionState.CLOSED:  # that answered the peer's close frame
             self._peer_done.set()
+        # wsproto reads the rest itself: first what waits for a frame's end (_wsframes).
+        self._inbound.flush(self._events)
         with anyio.move_on_after(_CLOSE_TIMEOUT_S):
             while not self._peer_done.is_set():  # until the peer's close frame or the end
                 async with self._read_lock:  # a receive() in progress reads first
@@ -261,6 +336,14 @@ class WebSocketConnection(ClosingOnExit):
                     self._ws.receive_data(data)
                     if any(isinstance(e, ws.CloseConnection) for e in self._ws.events()):
                         self._peer_done.set()
+
+
+def _extensions(connection: WSConnection) -> list[Any]:
+    """The extensions in use on an open connection (none, unless the peer's handshake
+    negotiated some), or a stand-in that says there may be some."""
+    inner = getattr(connection, "connection", None)
+    proto = getattr(inner, "_proto", None)
+    return list(getattr(proto, "extensions", [None]))
 
 
 async def _receive_some(stream: anyio.abc.ByteStream) -> bytes:
@@ -345,7 +428,8 @@ class WebSocketTransport(WebSocketConnection):
         self._handshake_timeout = handshake_timeout_s
         self._step = "TCP connect"  # what connecting is doing, for a timeout's message
         self._closed = ConnectionClosed(None, "not connected yet: use `async with` first")
-        self._events = []
+        self._events = deque()
+        self._deferred = None
 
     def __repr__(self) -> str:
         return f"WebSocketTransport({self._where!r})"  # never the headers: they hold the key
@@ -512,6 +596,19 @@ async def _answer_http(data: bytes, http_handler: HttpHandler) -> bytes:
     return answer + connection.send(h11.EndOfMessage())
 
 
+Handshake = Callable[[ws.Request], ws.AcceptConnection | tuple[int, bytes]]
+"""Answers an upgrade request: accept it, or refuse it with ``(status, JSON body)``."""
+
+
+async def _refuse(
+    stream: anyio.abc.ByteStream, connection: WSConnection, status: int, body: bytes
+) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    refusal = ws.RejectConnection(status_code=status, headers=headers, has_body=True)
+    await stream.send(connection.send(refusal) + connection.send(ws.RejectData(data=body)))
+    await stream.aclose()
+
+
 async def serve_websocket(
     handler: Callable[[WebSocketConnection], Awaitable[None]],
     host: str = "127.0.0.1",
@@ -521,13 +618,16 @@ async def serve_websocket(
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     ssl_context: ssl.SSLContext | None = None,
     http_handler: StreamHttpHandler | None = None,
+    handshake: Handshake | None = None,
 ) -> None:
     """Accept WebSocket connections on ``host:port`` until cancelled; ``ready(port)`` is
     called with the bound port (useful with ``port=0``). With a server ``ssl_context``
     (certificate loaded) the connections are TLS: clients connect with ``wss://``. A plain
     HTTP request goes to ``http_handler(stream, bytes read so far)`` when one is given (the
     fake's speech endpoints share the port; ``answering`` adapts a handler of one request), else
-    it gets 400."""
+    it gets 400. ``handshake`` answers each upgrade request: an ``AcceptConnection`` (naming a
+    subprotocol, say), or ``(status, JSON body)`` to refuse it; by default every one is
+    accepted."""
     tcp = await anyio.create_tcp_listener(local_host=host, local_port=port)
     bound = tcp.extra(anyio.abc.SocketAttribute.local_port)
     listener: anyio.abc.Listener[Any] = tcp
@@ -559,7 +659,13 @@ async def serve_websocket(
                         await stream.aclose()
                         return
                     if requests:
-                        await stream.send(connection.send(ws.AcceptConnection()))
+                        answer = (
+                            ws.AcceptConnection() if handshake is None else handshake(requests[0])
+                        )
+                        if not isinstance(answer, ws.AcceptConnection):
+                            await _refuse(stream, connection, *answer)
+                            return
+                        await stream.send(connection.send(answer))
                         break
         except (TimeoutError, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
             await stream.aclose()

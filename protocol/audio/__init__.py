@@ -16,20 +16,21 @@ from .pcm import (
     split_frames,
     to_mono,
 )
-from .resampling import SUPPORTED_RATES, StreamingResampler, design_lowpass, resample
+from .resampling import MAX_RATIO, StreamingResampler, check_rate, design_lowpass, resample
 from .wav import WavWarning, read_wav, write_wav
 
 __all__ = [
+    "MAX_RATIO",
     "PCM16",
     "PCMA",
     "PCMU",
-    "SUPPORTED_RATES",
     "AudioFormat",
     "AudioFormatType",
     "StreamingResampler",
     "WavWarning",
     "alaw_to_pcm16",
     "bytes_for_ms",
+    "check_rate",
     "design_lowpass",
     "duration_ms",
     "float32_to_pcm16",

@@ -1,11 +1,14 @@
 """The fake Realtime server: a pure ``ServerCore`` speaking the GA protocol (or beta), with
-speech-like audio, an energy VAD, a default brain, and scripts for tests and fault injection.
+speech-like audio, an energy VAD, a default brain, a latency model, and scripts for tests and
+fault injection.
 See docs/fake-server.md."""
 
 from __future__ import annotations
 
+from ._shapes import MAX_NESTING
 from .brain import Decision, decide
 from .host import CloseConnection, RawFrame, ServerCore, ServerOutput
+from .latency import INSTANT, REALISTIC_LATENCY, REALISTIC_PACE, Latency
 from .scripts import (
     Delay,
     DropAfter,
@@ -24,6 +27,10 @@ from .vad import EnergyVad, SpeechEdge, threshold_dbfs
 from .voice import speech_duration_ms, synthesize_speech
 
 __all__ = [
+    "INSTANT",
+    "MAX_NESTING",
+    "REALISTIC_LATENCY",
+    "REALISTIC_PACE",
     "CloseConnection",
     "Decision",
     "Delay",
@@ -37,6 +44,7 @@ __all__ = [
     "FakeServerConfig",
     "FakeServers",
     "Garbage",
+    "Latency",
     "Mismatch",
     "RawFrame",
     "Respond",

@@ -3,9 +3,13 @@ connection, the expiry message, and the beta protocol's stand-ins for GA-only ev
 
 from __future__ import annotations
 
+import attrs
+
 from .. import wire
 
-__all__ = ["expiry_message", "rate_limits", "to_beta"]
+__all__ = ["expiry_message", "obfuscation", "rate_limits", "to_beta"]
+
+_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 
 def to_beta(event: wire.ServerEvent) -> wire.ServerEvent | None:
@@ -17,6 +21,8 @@ def to_beta(event: wire.ServerEvent) -> wire.ServerEvent | None:
         )
     if isinstance(event, wire.ConversationItemDone):
         return None
+    if isinstance(event, wire.ResponseOutputAudioTranscriptDelta):
+        return attrs.evolve(event, obfuscation=None)  # a GA addition
     return event
 
 
@@ -37,3 +43,11 @@ def expiry_message(seconds: float) -> str:
     else:
         length = f"{seconds:g} seconds"
     return f"Your session hit the maximum duration of {length}."
+
+
+def obfuscation(delta: str, n: int) -> str:
+    """The padding of the ``n``-th transcript delta, as the real server adds one (random
+    characters that bring small deltas to a similar size); here a function of ``n``, so the
+    same session gives the same frames."""
+    length = max(2, 16 - len(delta.encode()))
+    return "".join(_ALPHABET[(n * 7919 + i * 104_729) % len(_ALPHABET)] for i in range(length))

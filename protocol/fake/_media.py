@@ -10,6 +10,7 @@ from typing import Any, TypeAlias
 
 import attrs
 
+from .. import wire
 from ..audio.formats import PCM16, AudioFormat
 from ..errors import LocalProtocolError, RemoteProtocolError
 from ..testing.scripts import ResponseScript, ScriptAudio, ScriptCall, ScriptText
@@ -20,15 +21,22 @@ from .voice import speech_duration_ms, synthesize_speech
 __all__ = [
     "SEMANTIC_SILENCE_MS",
     "SpeechTrack",
+    "TranscriptionEvent",
     "Transcripts",
     "brain_script",
     "placeholder_transcript",
     "read_format",
     "silence",
+    "token_logprobs",
     "transcript_for",
     "transcript_pieces",
+    "transcription_events",
     "vad_for",
 ]
+
+TranscriptionEvent: TypeAlias = (
+    wire.InputAudioTranscriptionDelta | wire.InputAudioTranscriptionCompleted
+)
 
 Transcripts: TypeAlias = Mapping[int, str] | Callable[[int, bytes], str | None]
 """The transcript of the n-th committed user audio (0 first): a mapping, or a function of
@@ -116,6 +124,43 @@ def transcript_for(source: Transcripts | None, index: int, audio: bytes, ms: flo
 def transcript_pieces(text: str) -> list[str]:
     """A transcript's deltas: a word (with its trailing space) each."""
     return re.findall(r"\S+\s*", text) or ([text] if text else [])
+
+
+def transcription_events(
+    completed: wire.InputAudioTranscriptionCompleted,
+    text: str,
+    new_id: Callable[[str], str],
+    *,
+    logprobs: bool,
+) -> list[TranscriptionEvent]:
+    """A turn's input transcription as the server streams it: a delta a word, then
+    ``completed`` with the whole ``text`` (and the ``logprobs`` when ``include`` asks)."""
+    pieces = transcript_pieces(text)
+    out: list[TranscriptionEvent] = [
+        wire.InputAudioTranscriptionDelta(
+            event_id=new_id("event"),
+            item_id=completed.item_id,
+            content_index=0,
+            delta=piece,
+            logprobs=token_logprobs([piece]) if logprobs else None,
+        )
+        for piece in pieces
+    ]
+    out.append(
+        attrs.evolve(
+            completed,
+            event_id=new_id("event"),
+            transcript=text,
+            logprobs=token_logprobs(pieces) if logprobs else None,
+        )
+    )
+    return out
+
+
+def token_logprobs(pieces: list[str]) -> list[dict[str, Any]]:
+    """The ``logprobs`` of transcript pieces, as ``include`` asks for them: one entry a piece,
+    its UTF-8 bytes, and a log probability the fake is sure of (it chose the words)."""
+    return [{"token": p, "logprob": -0.0001, "bytes": list(p.encode())} for p in pieces]
 
 
 def brain_script(decision: Decision, *, audio: bool, turn: int) -> ResponseScript:

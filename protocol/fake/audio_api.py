@@ -33,7 +33,7 @@ import attrs
 
 from ..audio.formats import PCM16
 from ..audio.pcm import to_mono
-from ..audio.resampling import SUPPORTED_RATES, resample
+from ..audio.resampling import MAX_RATIO, resample
 from ..audio.wav import read_wav, write_wav
 from ..errors import LocalProtocolError
 from ._media import Transcripts, placeholder_transcript, transcript_for
@@ -228,7 +228,7 @@ def _decode(wav: bytes) -> tuple[bytes, float | None]:
         return b"", None
     seconds = len(pcm) / (2 * channels * rate) if rate > 0 else None
     mono = to_mono(pcm, channels)
-    if rate in SUPPORTED_RATES:
+    if max(rate, PCM16.rate) <= MAX_RATIO * min(rate, PCM16.rate):  # else heard as it is
         mono = resample(mono, rate, PCM16.rate)
     return mono, seconds
 

@@ -100,8 +100,33 @@ def decide(
     tools: Sequence[Mapping[str, Any]] = (),
     *,
     tool_output: str | None = None,
+    tool_choice: str | Mapping[str, Any] = "auto",
 ) -> Decision:
-    """The reply to the latest turn: ``tool_output`` when the latest item is one."""
+    """The reply to the latest turn: ``tool_output`` when the latest item is one.
+
+    ``tool_choice`` is the API's: ``"auto"`` (the rules above), ``"none"`` (never a call),
+    ``"required"`` (a call whatever was said: the one the rules pick, else the first function
+    tool), or ``{"type": "function", "name": ...}`` (that function)."""
+    functions = [t for t in tools if t.get("type", "function") == "function" and t.get("name")]
+    if isinstance(tool_choice, Mapping):
+        named = next((t for t in functions if t["name"] == tool_choice.get("name")), None)
+        if named is not None:
+            return _call(named, user_text or "")
+    elif tool_choice == "none":
+        functions = []
+    decision = _decide(user_text, functions, tool_output)
+    if tool_choice == "required" and decision.tool is None and functions:
+        return _call(functions[0], user_text or "")
+    return decision
+
+
+def _call(tool: Mapping[str, Any], text: str) -> Decision:
+    return Decision(tool=str(tool["name"]), arguments=json.dumps(fill_arguments(text, tool)))
+
+
+def _decide(
+    user_text: str | None, functions: Sequence[Mapping[str, Any]], tool_output: str | None
+) -> Decision:
     if tool_output is not None:
         transferred = _transfer_target(tool_output)
         if transferred is not None:
@@ -111,7 +136,6 @@ def decide(
     if not text:
         return Decision(text="I am listening.")
     said = _words(text)
-    functions = [t for t in tools if t.get("type", "function") == "function" and t.get("name")]
     if _TRANSFER.search(text):
         for tool in functions:
             name = str(tool["name"])
@@ -128,8 +152,7 @@ def decide(
         if score >= 2 and (best is None or score > best[0]):
             best = (score, name)
     if best is not None:
-        tool = next(t for t in functions if t["name"] == best[1])
-        return Decision(tool=best[1], arguments=json.dumps(fill_arguments(text, tool)))
+        return _call(next(t for t in functions if t["name"] == best[1]), text)
     return Decision(text=f"You said: {text.rstrip('.!?')}. What else can I do for you?")
 
 
@@ -145,17 +168,22 @@ def _transfer_target(tool_output: str) -> str | None:
 
 def fill_arguments(text: str, tool: Mapping[str, Any]) -> dict[str, Any]:
     """Arguments for ``tool`` taken from ``text`` by simple patterns; every required property
-    gets a value of its schema's type, so the call passes a strict schema."""
-    parameters = tool.get("parameters") or {}
-    properties = parameters.get("properties") or {}
-    required = list(parameters.get("required") or properties)
+    gets a value of its schema's type, so the call passes a strict schema. The schema is the
+    client's, unchecked (as far as the fake goes): what is not a schema reads as no schema."""
+    parameters = _mapping(tool.get("parameters"))
+    properties = _mapping(parameters.get("properties"))
+    required = parameters.get("required")
+    names = [r for r in required if isinstance(r, str)] if isinstance(required, list) else []
     places = [m.group(1) for m in _PLACE.finditer(text)]
     numbers = _NUMBER.findall(text)
     arguments: dict[str, Any] = {}
-    for name in required:
-        schema = properties.get(name) or {}
-        arguments[name] = _value(name, schema, text, places, numbers)
+    for name in names or list(properties):
+        arguments[name] = _value(name, _mapping(properties.get(name)), text, places, numbers)
     return arguments
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def _types(schema: Mapping[str, Any]) -> list[str]:
@@ -164,8 +192,10 @@ def _types(schema: Mapping[str, Any]) -> list[str]:
         return [str(k) for k in kind]
     if isinstance(kind, str):
         return [kind]
-    options = schema.get("anyOf") or []
-    return [t for option in options for t in _types(option)]
+    options = schema.get("anyOf")
+    if not isinstance(options, list):
+        return []
+    return [t for option in options if isinstance(option, Mapping) for t in _types(option)]
 
 
 def _value(

@@ -10,21 +10,30 @@ frames and clock readings and sends what it returns. Inside, three layers:
 2. Around it, what a model of the *protocol* does not do: decoding frames (a bad one is an
    ``error`` event), refusing what the real server refuses before the model sees it (unknown
    session fields, malformed items and response parameters), hearing speech in appended audio (the
-   energy VAD makes the model's ``speech_started``/``speech_stopped``), the idle timeout,
+   energy VAD makes the model's ``speech_started``/``speech_stopped``, and drops the audio that
+   can no longer be part of a turn, so the input buffer stays bounded), the idle timeout,
    transcripts of committed audio, speech in place of the model's silent audio deltas, a
-   brain for responses nobody scripted, pacing on the timer, expiry, the beta dialect.
+   brain for responses nobody scripted, time (the latency model), expiry, the beta dialect.
 3. A ``FakeScript``, walked beside all that, for deterministic tests and fault injection.
 
 Everything that happens is caused by a call: ``connected``, ``receive``, ``timer``. Time comes
-only from their ``now``, ids from counters, so the same calls give the same frames. Deadlines
-(paced streaming, the idle timeout, a script's ``Delay``, expiry) are kept side by side and
-fired in time order by whichever call comes at or after them. See docs/fake-server.md.
+only from their ``now``, ids from counters, waits from the latency model (``latency.Waits``:
+figures varied by a jitter computed from a seed), so the same calls give the same frames.
+Deadlines are kept side by side in a ``Timeline`` and fired in time order by whichever call
+comes at or after them: each active response's next step (``response.created`` goes out at
+once, the first output ``first_token_ms`` later, then each delta when the one before it would
+have been produced: audio at ``pace``, text at ``tokens_per_s``; every response on its own
+time, so out-of-band ones stream beside the conversation's), each turn's transcription, the
+idle timeout (from the end of playback of the last audio), a script's ``Delay``, expiry. At
+``pace=0`` nothing waits: a response streams whole the moment it starts. See
+docs/fake-server.md.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -32,23 +41,26 @@ import attrs
 
 from .. import wire
 from ..audio.formats import AudioFormat
-from ..errors import LocalProtocolError
 from ..testing.scripts import ResponseScript
 from ..testing.server import COMMIT_MIN_MS, ServerModel, counter_ids, default_session
-from ._facts import expiry_message, rate_limits, to_beta
+from ._config import FakeServerConfig
+from ._facts import expiry_message, obfuscation, rate_limits, to_beta
 from ._media import (
     SpeechTrack,
-    Transcripts,
+    TranscriptionEvent,
     brain_script,
     read_format,
     silence,
     transcript_for,
-    transcript_pieces,
+    transcription_events,
     vad_for,
 )
 from ._rules import FrameProblem, decode_frame, item_problem, response_problem, session_problem
+from ._surface import INCLUDE_LOGPROBS
+from ._timeline import EXPIRE, IDLE, RESPONSE, SCRIPT, TRANSCRIPTION, Timeline
 from .brain import decide
 from .host import CloseConnection, RawFrame, ServerOutput
+from .latency import Waits
 from .scripts import (
     Delay,
     DropAfter,
@@ -69,42 +81,6 @@ from .scripts import (
 __all__ = ["FakeRealtimeServer", "FakeServerConfig", "FakeServers", "Mismatch", "counter_ids"]
 
 
-def _non_negative(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
-    if not value >= 0:
-        raise LocalProtocolError(f"FakeServerConfig.{attribute.name} must be >= 0, not {value!r}")
-
-
-def _positive(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
-    if not value > 0:
-        raise LocalProtocolError(f"FakeServerConfig.{attribute.name} must be > 0, not {value!r}")
-
-
-def _dialect(instance: Any, attribute: attrs.Attribute[str], value: str) -> None:
-    if value not in ("ga", "beta"):
-        raise LocalProtocolError(f"FakeServerConfig.dialect is 'ga' or 'beta', not {value!r}")
-
-
-@attrs.frozen(kw_only=True)
-class FakeServerConfig:
-    """How the fake server behaves (see docs/fake-server.md)."""
-
-    pace: float = attrs.field(default=0.0, validator=_non_negative)
-    """0: a response streams whole the moment it starts. 1.0: its audio deltas go out in real
-    time on the timer (so the user can barge in mid-response); 0.5 twice as fast, and so on."""
-    max_session_s: float = attrs.field(default=3600.0, validator=_positive)
-    """The session's maximum duration: then ``session_expired`` and close 1001."""
-    brain: bool = True
-    """Answer unscripted responses with the default brain; False: ``OK.`` in text."""
-    dialect: wire.Dialect = attrs.field(default="ga", validator=_dialect)
-    """``beta`` speaks the beta names and shapes, as ready-made ``RawFrame``s."""
-    transcripts: Transcripts | None = None
-    """What the user said in each committed audio turn; default a placeholder."""
-
-
-# Deadline kinds, in the order they fire when they fall at the same instant.
-_STREAM, _SCRIPT, _IDLE, _EXPIRE = range(4)
-
-
 class FakeRealtimeServer:
     """The fake Realtime server (see the module docstring). One connection at a time; a new
     ``connected`` starts a fresh session (its ids going on from the last one's) and the
@@ -117,10 +93,19 @@ class FakeRealtimeServer:
         *,
         script: FakeScript | Iterable[ScriptStep] | None = None,
         id_factory: Callable[[str], str] | None = None,
+        model: str | None = None,
+        epoch: float = 0.0,
     ) -> None:
         self.config = config if config is not None else FakeServerConfig()
         self._id_factory = id_factory if id_factory is not None else counter_ids()
         """Makes every id (given its prefix: ``event``, ``item``, ``resp``...)."""
+        self.connection_model = model
+        """The model the client connected for (``?model=`` in the URL): the session's, fixed
+        for its life. None (the in-memory host has no URL): the session starts with
+        ``gpt-realtime``, and the first ``session.update`` that names a model sets it."""
+        self.epoch = epoch
+        """The Unix time at ``now == 0`` on the host's clock, for the dates the server reports
+        (``expires_at``); the core reads no clock itself."""
         self.script = script if isinstance(script, FakeScript) else FakeScript(steps=script or ())
         self._sessions = 0
         self._used = False
@@ -129,13 +114,16 @@ class FakeRealtimeServer:
     def _reset(self) -> None:
         # Everything of one connection (``_sessions`` counts them, ids and all go on).
         self._sessions += 1
-        session = {
-            "id": f"sess_{self._sessions}",
-            "object": "realtime.session",
-            **default_session(),
-        }
+        session = {"id": f"sess_{self._sessions}", "object": "realtime.session"}
+        session.update(default_session())
+        if self.connection_model is not None:
+            session["model"] = self.connection_model
+        self._model_fixed = self.connection_model is not None
         self.model = ServerModel(
-            session=session, script_source=self._brain, id_factory=self._id_factory
+            session=session,
+            script_source=self._brain,
+            id_factory=self._id_factory,
+            max_input_audio_ms=self.config.max_input_audio_s * 1000,
         )
         """The server model underneath: its session, conversation and responses."""
         self._cursor = ScriptCursor(self.script.for_connection(self._sessions))
@@ -145,10 +133,14 @@ class FakeRealtimeServer:
         self._out: list[ServerOutput] = []
         self._now = 0.0
         self._started_at = 0.0
-        self._deadlines: dict[int, float] = {}
+        self._timeline = Timeline()
+        self._waits = Waits(self.config.latency)
+        self._transcribing: dict[str, deque[TranscriptionEvent]] = {}
+        self._playback_end = 0.0  # when the conversation's audio so far ends playing
         self._drop_budget: int | None = None
         self._vad_key: tuple[str, str] | None = None
         self._vad = vad_for(None, read_format(None))
+        self._vad_origin_ms = 0.0  # the session's audio clock when the VAD's began
         self._in_fmt = read_format(None)
         self._audio_ms = 0.0  # the input audio clock: every accepted append, in ms
         self._idle_from_ms = 0.0
@@ -156,6 +148,7 @@ class FakeRealtimeServer:
         self._responses: dict[str, tuple[ResponseScript, AudioFormat]] = {}
         self._turns = 0
         self._commits = 0
+        self._deltas = 0
         self._create_params: Mapping[str, Any] = {}
 
     @property
@@ -170,7 +163,8 @@ class FakeRealtimeServer:
             self._reset()  # a second connection gets a session of its own
         self._used = True
         self._out, self._now, self._started_at = [], now, now
-        self._deadlines[_EXPIRE] = now + self.config.max_session_s
+        self._timeline.set(EXPIRE, now + self.config.max_session_s)
+        self.model.patch_session(expires_at=int(self.epoch + now + self.config.max_session_s))
         self._send(self.model.connect())
         self._send([rate_limits(self.model.new_id("event"))])
         self._configure()
@@ -199,9 +193,7 @@ class FakeRealtimeServer:
         return self._take()
 
     def get_timer(self) -> float | None:
-        if self.closed or not self._deadlines:
-            return None
-        return min(self._deadlines.values())
+        return None if self.closed else self._timeline.earliest()
 
     def timer(self, now: float) -> list[ServerOutput]:
         if self.closed:
@@ -219,16 +211,26 @@ class FakeRealtimeServer:
     def _handle(self, event: wire.ClientEvent) -> None:
         problem: FrameProblem | None = None
         if isinstance(event, wire.SessionUpdate):
-            problem = session_problem(event.session, self.config.dialect)
+            current = self.model.session
+            if not self._model_fixed:
+                current.pop("model")
+            problem = session_problem(event.session, self.config.dialect, current)
+            self._model_fixed = self._model_fixed or (
+                problem is None and isinstance(event.session.get("model"), str)
+            )
         elif isinstance(event, wire.ConversationItemCreate):
             problem = item_problem(event.item)
         elif isinstance(event, wire.ResponseCreate):
-            problem = response_problem(event.response or {})
+            problem = response_problem(
+                event.response or {}, lambda item_id: self.model.item(item_id) is not None
+            )
         if problem is not None:
             self._refuse(attrs.evolve(problem, event_id=event.event_id))
             return
         if isinstance(event, wire.ResponseCreate):
             self._create_params = event.response or {}  # for the brain, asked inside receive
+        elif isinstance(event, wire.InputAudioBufferAppend):
+            self._make_room(len(event.audio))
         try:
             out = self.model.receive(event)
         finally:
@@ -267,16 +269,39 @@ class FakeRealtimeServer:
             # A new detector starts between turns; the model may still think the user is
             # speaking, which is why edges below are checked against the model's state.
             self._vad_key, self._vad = key, vad_for(detection, self._in_fmt)
+            self._vad_origin_ms = self._audio_ms
 
     def _hear(self, audio: bytes) -> None:
-        if self._vad is None:
+        vad = self._vad
+        if vad is None:
             return
-        for edge in self._vad.feed(audio):
+        for edge in vad.feed(audio):
+            # The VAD counts from its own start; the events count on the session's clock.
+            at_ms = self._vad_origin_ms + edge.ms
             if edge.started and not self.model.speaking:
-                self._deadlines.pop(_IDLE, None)
-                self._send(self.model.speech_started())
+                self._timeline.pop(IDLE)
+                # The turn starts prefix_padding_ms before the first loud frame.
+                self.model.trim_input(vad.bytes_since(edge.ms))
+                self._send(self.model.speech_started(audio_start_ms=at_ms))
             elif not edge.started and self.model.speaking:
-                self._send(self.model.speech_stopped(0))
+                # It ends where the VAD decided (the silence included, as on the real
+                # server); what came after in the same append waits for the next turn.
+                after = vad.bytes_since(edge.ms + vad.stop_delay_ms)
+                self._send(self.model.speech_stopped(0, leave=after))
+        if not self.model.speaking:
+            # Nobody speaks: only the prefix padding can still become part of a turn, so
+            # hours of silence keep the buffer at a few hundred milliseconds.
+            self.model.trim_input(vad.padding_bytes)
+
+    def _make_room(self, nbytes: int) -> None:
+        """With VAD on, a turn that this audio would take past the buffer's bound ends first,
+        as if the user paused: a documented choice, the real server's behaviour being
+        unknown. Push-to-talk has no such way out: the model refuses the append."""
+        if self._vad is None or not self.model.speaking or nbytes <= self.model.input_buffer_room:
+            return
+        self._send(self.model.speech_stopped(0))
+        self._vad.reset()
+        self._vad_origin_ms = self._audio_ms - self._vad.position_ms  # its pending part went
 
     # -- the brain -------------------------------------------------------------------------------
 
@@ -286,8 +311,12 @@ class FakeRealtimeServer:
             return None
         params = self._create_params
         given = params.get("input")
-        if isinstance(given, list) and given and isinstance(given[-1], dict):
-            last: dict[str, Any] | None = given[-1]  # an out-of-band response's own input
+        last: dict[str, Any] | None
+        if isinstance(given, list):
+            # The response's own context: [] is none at all; a reference is the item it names.
+            last = given[-1] if given and isinstance(given[-1], dict) else None
+            if last is not None and last.get("type") == "item_reference":
+                last = model.item(str(last.get("id")))
         else:
             # The latest turn that is not the assistant's own: a reply asked for again
             # (cut short by a drop or a barge-in, and replayed) answers what it answered.
@@ -299,15 +328,21 @@ class FakeRealtimeServer:
                 ),
                 None,
             )
-        tools = model.tools
+        # A response's own tools and tool_choice stand in for the session's.
+        tools = params.get("tools")
+        if not isinstance(tools, list):
+            tools = model.tools
+        choice = params.get("tool_choice", model.session.get("tool_choice"))
+        choice = choice if isinstance(choice, str | dict) else "auto"
         if last is None:
-            decision = decide(None, tools)
+            decision = decide(None, tools, tool_choice=choice)
         elif last.get("type") == "function_call_output":
-            decision = decide(None, tools, tool_output=str(last.get("output", "")))
+            output = str(last.get("output", ""))
+            decision = decide(None, tools, tool_output=output, tool_choice=choice)
         elif last.get("type") == "message" and last.get("role") == "user":
-            decision = decide(self._words_of(last), tools)
+            decision = decide(self._words_of(last), tools, tool_choice=choice)
         else:
-            decision = decide(None, tools)
+            decision = decide(None, tools, tool_choice=choice)
         modalities = params.get("output_modalities")
         if not isinstance(modalities, list):
             modalities = model.session.get("output_modalities") or ["audio"]
@@ -355,7 +390,15 @@ class FakeRealtimeServer:
             track = self._speech.get(event.item_id)
             if track is None:
                 track = self._speech[event.item_id] = self._track(event)
+            run = self.model.run(event.response_id)
+            if run is not None and not run.out_of_band:
+                # The client plays it from when it arrives, or when what came before ends.
+                ms = len(event.delta) / track.bytes_per_ms
+                self._playback_end = max(self._playback_end, self._now) + ms / 1000
             return [attrs.evolve(event, delta=track.take(len(event.delta)))]
+        if isinstance(event, wire.ResponseOutputAudioTranscriptDelta):
+            self._deltas += 1
+            return [attrs.evolve(event, obfuscation=obfuscation(event.delta, self._deltas))]
         if isinstance(event, wire.InputAudioBufferCommitted):
             self._note_commit(event.item_id)
         elif isinstance(event, wire.InputAudioTranscriptionCompleted):
@@ -366,10 +409,14 @@ class FakeRealtimeServer:
             if run is not None:
                 fmt = read_format(run.resource["audio"]["output"]["format"])
                 self._responses[run.id] = (run.script, fmt)
+                if not self.config.instant:
+                    # response.created at once; the first output after the model's latency.
+                    self._timeline.set(RESPONSE, self._now + self._waits.first_token(), run.id)
             if event.response.get("conversation_id") is not None:
-                self._deadlines.pop(_IDLE, None)
+                self._timeline.pop(IDLE)
         elif isinstance(event, wire.ResponseDone):
             self._responses.pop(str(event.response.get("id")), None)
+            self._timeline.pop(RESPONSE, str(event.response.get("id")))
             for item in event.response.get("output") or ():
                 self._speech.pop(str(item.get("id")), None)
             if event.response.get("conversation_id") is not None:
@@ -398,21 +445,23 @@ class FakeRealtimeServer:
     def _transcription(
         self, event: wire.InputAudioTranscriptionCompleted
     ) -> list[wire.ServerEvent]:
+        """The transcription of a committed turn: its deltas (a word each) and ``completed``,
+        at once, or queued to stream after the latency model's delay."""
         text = self.heard.get(event.item_id, event.transcript)
+        logprobs = INCLUDE_LOGPROBS in (self.model.session.get("include") or ())
+        if self.config.instant or not self.config.latency.transcription_paced:
+            self._keep_transcript(event.item_id, text)
+            return [*transcription_events(event, text, self.model.new_id, logprobs=logprobs)]
+        # Queued without ids: each gets its own when it goes out, in the order of the frames.
+        out = transcription_events(event, text, lambda prefix: "", logprobs=logprobs)
+        self._transcribing[event.item_id] = deque(out)
+        self._timeline.set(TRANSCRIPTION, self._now + self._waits.transcription(), event.item_id)
+        return []
+
+    def _keep_transcript(self, item_id: str, text: str) -> None:
         # The conversation keeps the transcript too, as a retrieve of the item shows.
-        if self.model.item(event.item_id) is not None:
-            self.model.update_part(event.item_id, 0, transcript=text)
-        out: list[wire.ServerEvent] = [
-            wire.InputAudioTranscriptionDelta(
-                event_id=self.model.new_id("event"),
-                item_id=event.item_id,
-                content_index=0,
-                delta=piece,
-            )
-            for piece in transcript_pieces(text)
-        ]
-        out.append(attrs.evolve(event, event_id=self.model.new_id("event"), transcript=text))
-        return out
+        if self.model.item(item_id) is not None:
+            self.model.update_part(item_id, 0, transcript=text)
 
     def _put(self, output: ServerOutput) -> None:
         if self.closed:
@@ -441,59 +490,77 @@ class FakeRealtimeServer:
 
     def _advance(self, now: float) -> None:
         """Fire every deadline up to ``now``, earliest first."""
-        while not self.closed and self._deadlines:
-            at, kind = min((at, kind) for kind, at in self._deadlines.items())
-            if at > now:
+        while not self.closed:
+            due = self._timeline.next_due(now)
+            if due is None:
                 return
+            at, kind, key = due
             self._now = max(self._now, at)
-            if kind == _STREAM:
-                self._stream(at)
-            elif kind == _SCRIPT:
-                del self._deadlines[_SCRIPT]
+            if kind == RESPONSE:
+                self._stream(key, at)
+            elif kind == TRANSCRIPTION:
+                self._transcribe(key, at)
+            elif kind == SCRIPT:
+                self._timeline.pop(SCRIPT)
                 self._cursor.release()
                 self._run_script(at)
-            elif kind == _IDLE:
-                del self._deadlines[_IDLE]
+            elif kind == IDLE:
+                self._timeline.pop(IDLE)
                 self._idle()
             else:
                 self._expire(at)
-            self._kick(at)
+            self._kick()
 
-    def _kick(self, at: float) -> None:
-        """Responses that started get streamed: at once, or from ``at`` on the timer."""
-        if self.closed or not self.model.active_response_ids:
-            self._deadlines.pop(_STREAM, None)
-        elif self.config.pace == 0:
+    def _kick(self) -> None:
+        """In the instant mode, the responses that started stream whole at once."""
+        if self.config.instant and not self.closed and self.model.active_response_ids:
             self._send(self.model.drain())
-            self._deadlines.pop(_STREAM, None)
-        else:
-            self._deadlines.setdefault(_STREAM, at)
 
     def _settle(self) -> None:
-        self._kick(self._now)
+        self._kick()
         self._advance(self._now)
 
-    def _stream(self, at: float) -> None:
-        """Step the responses up to and including the next audio delta, which sets the time
-        of the next step (its duration, scaled by ``pace``, after this one)."""
-        while not self.closed and self.model.active_response_ids:
-            audio_ms = 0.0
-            for event in self.model.step():
-                self._send([event])
-                if isinstance(event, wire.ResponseOutputAudioDelta):
-                    track = self._speech.get(event.item_id)
-                    per_ms = track.bytes_per_ms if track is not None else 48.0
-                    audio_ms += len(event.delta) / per_ms
-            if audio_ms:
-                self._deadlines[_STREAM] = at + audio_ms * self.config.pace / 1000
+    def _stream(self, response_id: str, at: float) -> None:
+        """Step one response up to and including its next delta that takes time, which sets
+        when it steps next: audio its duration times ``pace``, text and tool arguments their
+        tokens at the latency model's rate. Each response keeps its own time, so an
+        out-of-band response streams beside the conversation's."""
+        while not self.closed and self.model.run(response_id) is not None:
+            events = self.model.step(response_id)
+            self._send(events)
+            wait = self._waits.after(events, self.config.pace, self._bytes_per_ms)
+            if wait > 0 and self.model.run(response_id) is not None:
+                self._timeline.set(RESPONSE, at + wait, response_id)
                 return
-        self._deadlines.pop(_STREAM, None)
+        self._timeline.pop(RESPONSE, response_id)
+
+    def _bytes_per_ms(self, item_id: str) -> float:
+        track = self._speech.get(item_id)
+        return track.bytes_per_ms if track is not None else 48.0
+
+    def _transcribe(self, item_id: str, at: float) -> None:
+        """The next transcription deltas of a turn, until one takes time; ``completed`` after
+        the last."""
+        queue = self._transcribing.get(item_id)
+        while queue and not self.closed:
+            event = attrs.evolve(queue.popleft(), event_id=self.model.new_id("event"))
+            if isinstance(event, wire.InputAudioTranscriptionCompleted):
+                self._keep_transcript(item_id, event.transcript)
+            self._put(event)
+            wait = self._waits.transcript_piece(getattr(event, "delta", None) or "")
+            if wait > 0 and queue:
+                self._timeline.set(TRANSCRIPTION, at + wait, item_id)
+                return
+        self._transcribing.pop(item_id, None)
+        self._timeline.pop(TRANSCRIPTION, item_id)
 
     def _arm_idle(self) -> None:
         detection = self.model.turn_detection
         timeout = detection.get("idle_timeout_ms") if detection else None
         if isinstance(timeout, int) and timeout > 0:
-            self._deadlines[_IDLE] = self._now + timeout / 1000
+            # From the end of playback of the last audio (response.done time plus the audio
+            # still to play, as the openai types say), not from response.done.
+            self._timeline.set(IDLE, max(self._now, self._playback_end) + timeout / 1000)
             self._idle_from_ms = self._audio_ms
 
     def _idle(self) -> None:
@@ -554,16 +621,17 @@ class FakeRealtimeServer:
                 error = self.model.error(step.code, step.message, None, param=step.param)
                 self._send([attrs.evolve(error, error=attrs.evolve(error.error, type=step.type))])
             elif isinstance(step, Delay):
-                self._deadlines[_SCRIPT] = at + step.ms / 1000
+                self._timeline.set(SCRIPT, at + step.ms / 1000)
             elif isinstance(step, Expire):
-                self._deadlines[_EXPIRE] = at + step.after_ms / 1000
+                self._timeline.set(EXPIRE, at + step.after_ms / 1000)
 
 
 class FakeServers:
     """A fresh ``FakeRealtimeServer`` for each connection, as ``serve-fake`` and
     ``FakeServerConnections`` give them: the same config, the script for its first
     ``script.connections`` connections, ids that never repeat across connections. Calling
-    it gives the next one; ``count`` is how many it gave."""
+    it gives the next one (for the ``model`` of its URL, and the host's ``epoch``, as
+    ``FakeRealtimeServer`` takes them); ``count`` is how many it gave."""
 
     def __init__(
         self, config: FakeServerConfig | None = None, *, script: FakeScript | None = None
@@ -573,7 +641,9 @@ class FakeServers:
         self._ids = counter_ids()
         self.count = 0
 
-    def __call__(self) -> FakeRealtimeServer:
+    def __call__(self, *, model: str | None = None, epoch: float = 0.0) -> FakeRealtimeServer:
         self.count += 1
         script = self.script.for_connection(self.count)
-        return FakeRealtimeServer(self.config, script=script, id_factory=self._ids)
+        return FakeRealtimeServer(
+            self.config, script=script, id_factory=self._ids, model=model, epoch=epoch
+        )

@@ -201,7 +201,8 @@ class Streamer:
             return []
         what, index, data = run.plan.popleft()
         if what == "done":
-            return self._finish(run, "failed" if run.script.failure else "completed")
+            status = "failed" if run.script.failure else "completed"
+            return self._finish(run, "incomplete" if run.script.incomplete else status)
         return getattr(self, "_do_" + what)(run, index, data)  # type: ignore[no-any-return]
 
     def cancel(self, run: ResponseRun, *, reason: str) -> list[wire.ServerEvent]:
@@ -251,6 +252,8 @@ class Streamer:
         resource = self._resource(run, status)
         if status == "cancelled":
             resource["status_details"] = {"type": "cancelled", "reason": reason}
+        elif status == "incomplete":
+            resource["status_details"] = {"type": "incomplete", "reason": run.script.incomplete}
         elif status == "failed":
             error = {
                 "type": "server_error",
@@ -402,7 +405,9 @@ class Streamer:
         ]
 
     def _do_item_done(self, run: ResponseRun, index: int, data: Any) -> list[wire.ServerEvent]:
-        return self._close_item(run, index, "completed")
+        # A response cut short (max_output_tokens) leaves its last output unfinished.
+        cut = run.script.incomplete is not None and index == len(run.script.outputs) - 1
+        return self._close_item(run, index, "incomplete" if cut else "completed")
 
     def _close_item(self, run: ResponseRun, index: int, status: str) -> list[wire.ServerEvent]:
         item = run.items[index]

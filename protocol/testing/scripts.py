@@ -9,6 +9,7 @@ script too, so one conversation can be streamed in many different chunkings.
 
 from __future__ import annotations
 
+import math
 from typing import Any, TypeAlias
 
 import attrs
@@ -23,6 +24,8 @@ __all__ = [
     "ScriptOutput",
     "ScriptText",
     "chunks",
+    "estimate_tokens",
+    "limit_tokens",
 ]
 
 
@@ -85,6 +88,9 @@ class ResponseScript:
 
     outputs: tuple[ScriptOutput, ...] = attrs.field(default=(), converter=_to_outputs)
     failure: str | None = None
+    incomplete: str | None = None
+    """Why the response stopped short (``max_output_tokens``, ``content_filter``): it ends
+    ``incomplete`` with that reason, its last output item ``incomplete`` too."""
 
     @property
     def has_audio(self) -> bool:
@@ -99,3 +105,39 @@ a conversation left to run on its own comes to rest."""
 def chunks(text: str, size: int) -> list[str]:
     """``text`` cut into pieces of ``size`` characters (no pieces for an empty text)."""
     return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def estimate_tokens(text: str) -> int:
+    """Tokens in ``text``, by the usual rule of thumb for English: four characters each."""
+    return math.ceil(len(text) / 4)
+
+
+def limit_tokens(script: ResponseScript, budget: int) -> ResponseScript:
+    """``script`` cut to ``budget`` output tokens (text, transcripts and arguments counted by
+    ``estimate_tokens``), as ``max_output_tokens`` cuts a response: the output that reaches
+    the limit stops there (audio with its transcript), later ones are dropped, and the script
+    is marked ``incomplete``. A script within the budget comes back as it is."""
+    kept: list[ScriptOutput] = []
+    for output in script.outputs:
+        text = (
+            output.text
+            if isinstance(output, ScriptText)
+            else output.transcript
+            if isinstance(output, ScriptAudio)
+            else output.arguments
+        )
+        tokens = estimate_tokens(text)
+        if tokens <= budget:
+            kept.append(output)
+            budget -= tokens
+            continue
+        cut = text[: 4 * budget]
+        if isinstance(output, ScriptText):
+            kept.append(attrs.evolve(output, text=cut))
+        elif isinstance(output, ScriptAudio):
+            ms = output.duration_ms * len(cut) // max(1, len(text))
+            kept.append(attrs.evolve(output, transcript=cut, duration_ms=ms))
+        else:
+            kept.append(attrs.evolve(output, arguments=cut))
+        return attrs.evolve(script, outputs=tuple(kept), incomplete="max_output_tokens")
+    return script

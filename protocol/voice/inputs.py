@@ -16,6 +16,7 @@ __all__ = [
     "AudioChunk",
     "AudioPlayed",
     "InputClosed",
+    "Interrupt",
     "Start",
     "SynthesisDone",
     "SynthesisFailed",
@@ -54,6 +55,14 @@ class AudioPlayed:
 
     turn_id: str
     ms: float
+
+
+@attrs.frozen(kw_only=True)
+class Interrupt:
+    """Stop the assistant (a button, a key): every unfinished turn ends as on barge-in, with
+    ``turn_interrupted``, what still runs cancelled, and the workflow told what was heard. The
+    user's turn in progress, if any, goes on; nothing else is said until the user speaks
+    again. With nothing unfinished it does nothing."""
 
 
 @attrs.frozen(kw_only=True)
@@ -123,6 +132,7 @@ AnyVoiceInput = (
     | AudioChunk
     | InputClosed
     | AudioPlayed
+    | Interrupt
     | TimerFired
     | Transcribed
     | TranscriptionFailed

@@ -25,7 +25,8 @@ been played, the turn ends: ``turn_ended``, then the next turn is answered.
 transcription, workflow and synthesis are cancelled (``Cancel*`` effects for everything
 still running), ``turn_interrupted``, and ``ReportHeard`` tells the workflow which part of
 its reply was heard (from ``AudioPlayed`` reports, else estimated from the clock) so its
-memory keeps only that. With ``barge_in=False`` the new turn waits instead.
+memory keeps only that. With ``barge_in=False`` the new turn waits instead. ``Interrupt``
+(a button) does the same without a new turn.
 
 *Failures.* A failed or timed-out (``stage_timeout_s``) transcription, workflow or
 synthesis gives a ``VoiceStreamEventError`` and ends its turn (``turn_ended``), cancelling
@@ -141,6 +142,9 @@ class Pipeline:
             self._close_input()
         elif isinstance(event, vi.AudioPlayed):
             self._played(event)
+        elif isinstance(event, vi.Interrupt):
+            for turn in list(self._queue):
+                self._finish(turn, "turn_interrupted")
         elif isinstance(event, vi.TimerFired):
             self._now = max(self._now, event.now)
             self._timer()

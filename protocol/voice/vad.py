@@ -18,14 +18,26 @@ was made. Every detector here has two layers:
    stops after ``min_silence_ms`` of frames that do not continue it, reported at the first of
    them.
 
-The energy classifier compares a frame's mean power with an *adaptive noise floor*: the
-minimum of the frame powers over the last ``floor_window_ms`` (kept as one minimum per
-200 ms block, a bounded window), never below ``min_level_dbfs`` minus the start margin. A
-frame starts speech when it is ``start_db`` above the floor and above ``min_level_dbfs``, and
-continues it when it is ``stop_db`` above the floor. Steady noise and steady tones raise the
-floor, so after about ``floor_window_ms`` they stop counting as speech; speech does not,
-because it dips between syllables. All arithmetic is on exact integer sums of squares and
-fixed float constants, so the same audio gives the same edges however it is cut into chunks.
+The energy classifier compares a frame's mean power with a *base level*, the higher of two
+estimates of the background:
+
+- the *noise floor* (``NoiseFloor``): the minimum of the frame powers over the last
+  ``floor_window_ms`` (kept as one minimum per 200 ms block, a bounded window), never below
+  ``min_level_dbfs`` minus the start margin. Speech does not raise it, as it dips between
+  syllables; steady noise does, after up to ``floor_window_ms``;
+- the *steady noise* (``SteadyNoise``): when the mean powers of the last six 100 ms parts
+  (600 ms) lie within ``steady_db`` of each other, what is playing is steady noise (a fan, a
+  hum, hiss: speech's 100 ms levels vary by 7 dB and more over 600 ms), and its level is taken
+  at once: the median of the six parts' loudest frames, so that a noise whose 20 ms frames
+  fluctuate (a fan's rumble) does not keep rising above its own floor. It holds for
+  ``floor_window_ms`` after the last steady stretch.
+
+A frame starts speech when it is ``start_db`` above the base and above ``min_level_dbfs``,
+and continues it when ``stop_db`` above. So steady noise and tones stop counting as speech
+within 600 ms of their start, and no steady noise can keep a turn open (the turn ends
+``min_silence_ms`` later); speech over the noise counts once it rises ``start_db`` above the
+noise's peaks. All arithmetic is on exact integer sums of squares and fixed float constants, so
+the same audio gives the same edges however it is cut into chunks.
 
 Silero (``voice.silero.SileroVad``, the ``vad`` extra) is the other classifier: a neural
 network's speech probability per 32 ms, which ignores steady noise and tones from the start.
@@ -47,13 +59,18 @@ from ..errors import LocalProtocolError
 __all__ = [
     "VAD",
     "EnergyVad",
+    "NoiseFloor",
     "SpeechEdge",
     "SpeechGate",
+    "SteadyNoise",
+    "dbfs_to_power",
     "frame_powers",
 ]
 
 _FULL_SCALE_POWER = 32768.0 * 32768.0
 _BLOCK_MS = 200  # the noise floor keeps one minimum per block of this length
+_PART_MS = 100  # steady noise compares the mean powers of parts of this length
+_STEADY_PARTS = 6  # ... over this many parts (600 ms)
 
 
 @attrs.frozen(kw_only=True)
@@ -137,6 +154,16 @@ class SpeechGate:
             return SpeechEdge(started=False, ms=self.position_ms - self._quiet_ms)
         return None
 
+    @property
+    def idle(self) -> bool:
+        """Neither speaking nor on the way to it: no starting frame since the last quiet one."""
+        return not self.speaking and not self._run_ms
+
+    @property
+    def quiet_ms(self) -> int:
+        """While speaking: how long the frames have not continued speech (0 when they do)."""
+        return self._quiet_ms if self.speaking else 0
+
     def reset(self) -> None:
         self.speaking = False
         self._run_ms = 0
@@ -160,26 +187,105 @@ def frame_powers(pcm16: bytes, frame_samples: int) -> npt.NDArray[np.float64]:
     return sums / frame_samples
 
 
-def _dbfs_to_power(dbfs: float) -> float:
+def dbfs_to_power(dbfs: float) -> float:
+    """The mean power of int16 samples (as ``frame_powers`` gives) at ``dbfs``."""
     return _FULL_SCALE_POWER * math.pow(10.0, dbfs / 10.0)
 
 
+def power_to_dbfs(power: float) -> float:
+    return 10.0 * math.log10(power / _FULL_SCALE_POWER) if power > 0 else -math.inf
+
+
+class NoiseFloor:
+    """The minimum frame power over a sliding window, never below ``lowest``.
+
+    The window is ``blocks`` blocks of ``frames_per_block`` frames; one minimum per block is
+    kept (bounded memory), and the floor changes only when a block completes. It starts at
+    ``lowest``: a quiet room is assumed until the audio says otherwise.
+    """
+
+    def __init__(self, *, frames_per_block: int, blocks: int, lowest: float) -> None:
+        self.lowest = lowest
+        self.power = lowest
+        """The floor now (a mean frame power)."""
+        self._frames_per_block = frames_per_block
+        self._blocks: deque[float] = deque([lowest], maxlen=blocks)
+        self._block_min = math.inf
+        self._block_frames = 0
+
+    def track(self, power: float) -> None:
+        """One more frame's power."""
+        self._block_min = min(self._block_min, power)
+        self._block_frames += 1
+        if self._block_frames == self._frames_per_block:
+            self._blocks.append(self._block_min)
+            self._block_min, self._block_frames = math.inf, 0
+            self.power = max(min(self._blocks), self.lowest)
+
+
+class SteadyNoise:
+    """The level of steady noise, learnt from ``parts`` parts of ``frames_per_part`` frames.
+
+    When the parts' mean powers lie within ``tolerance_db`` of each other, ``level`` becomes
+    the median of their loudest frames, for ``hold_frames`` frames (renewed while the noise
+    stays steady); otherwise, and before any steady stretch, it is 0. See the module
+    docstring for why these statistics.
+    """
+
+    def __init__(
+        self, *, frames_per_part: int, parts: int, tolerance_db: float, hold_frames: int
+    ) -> None:
+        self.level = 0.0
+        self._frames_per_part = frames_per_part
+        self._tolerance = 10.0 ** (tolerance_db / 10.0)
+        self._hold_frames = hold_frames
+        self._means: deque[float] = deque(maxlen=parts)
+        self._peaks: deque[float] = deque(maxlen=parts)
+        self._sum = 0.0
+        self._peak = 0.0
+        self._frames = 0
+        self._left = 0  # frames the level still holds for
+
+    def track(self, power: float) -> None:
+        """One more frame's power."""
+        self._sum += power
+        self._peak = max(self._peak, power)
+        self._frames += 1
+        if self._left:
+            self._left -= 1
+            if not self._left:
+                self.level = 0.0
+        if self._frames < self._frames_per_part:
+            return
+        self._means.append(self._sum / self._frames)
+        self._peaks.append(self._peak)
+        self._sum, self._peak, self._frames = 0.0, 0.0, 0
+        means = self._means
+        if len(means) == means.maxlen and max(means) <= min(means) * self._tolerance:
+            self.level = sorted(self._peaks)[len(self._peaks) // 2]
+            self._left = self._hold_frames
+
+
 class EnergyVad:
-    """The dependency-free default: energy with hysteresis and an adaptive noise floor.
+    """The dependency-free default: energy with hysteresis over the noise floor and the
+    level of steady noise.
 
     Parameters are described in the module docstring; the defaults suit a close microphone
-    (speech around -20 dBFS). Memory is bounded: a partial frame, and one power per 200 ms
-    block of the floor window.
+    (speech around -20 dBFS). ``steady_db=None`` turns the steady-noise estimate off (the
+    floor alone, which learns steady noise in up to ``floor_window_ms``). Memory is bounded: a
+    partial frame, one power per 200 ms block of the floor window, and two per 100 ms part of
+    the last 600 ms.
     """
 
     def __init__(
         self,
         *,
         frame_ms: int = 20,
-        start_db: float = 9.0,
-        stop_db: float = 4.0,
+        start_db: float = 4.0,
+        stop_db: float = 2.0,
         min_level_dbfs: float = -50.0,
         floor_window_ms: int = 2000,
+        steady_db: float | None = 3.0,
         min_speech_ms: int = 120,
         min_silence_ms: int = 600,
         prefix_padding_ms: int = 300,
@@ -194,8 +300,10 @@ class EnergyVad:
             raise LocalProtocolError(
                 f"floor_window_ms must be >= {_BLOCK_MS}, got {floor_window_ms!r}"
             )
-        if frame_ms <= 0 or _BLOCK_MS % frame_ms:
-            raise LocalProtocolError(f"frame_ms must divide {_BLOCK_MS}, got {frame_ms!r}")
+        if frame_ms <= 0 or _PART_MS % frame_ms:
+            raise LocalProtocolError(f"frame_ms must divide {_PART_MS}, got {frame_ms!r}")
+        if steady_db is not None and not 0.0 < steady_db <= 20.0:
+            raise LocalProtocolError(f"steady_db must be 0..20 dB or None, got {steady_db!r}")
         self.gate = SpeechGate(
             frame_ms,
             min_speech_ms=min_speech_ms,
@@ -205,15 +313,23 @@ class EnergyVad:
         self._frame_bytes = PCM16.bytes_per_second * frame_ms // 1000
         self._start_ratio = 10.0 ** (start_db / 10.0)
         self._stop_ratio = 10.0 ** (stop_db / 10.0)
-        self._min_start = _dbfs_to_power(min_level_dbfs)
-        self._min_continue = _dbfs_to_power(min_level_dbfs - (start_db - stop_db))
-        self._quiet_floor = _dbfs_to_power(min_level_dbfs - start_db)
-        self._frames_per_block = _BLOCK_MS // frame_ms
-        # Completed blocks' minima; the detector starts out assuming a quiet room.
-        self._blocks: deque[float] = deque([self._quiet_floor], maxlen=floor_window_ms // _BLOCK_MS)
-        self._floor_power = self._quiet_floor  # changes only when a block completes
-        self._block_min = math.inf
-        self._block_frames = 0
+        self._min_start = dbfs_to_power(min_level_dbfs)
+        self._min_continue = dbfs_to_power(min_level_dbfs - (start_db - stop_db))
+        self.floor = NoiseFloor(
+            frames_per_block=_BLOCK_MS // frame_ms,
+            blocks=floor_window_ms // _BLOCK_MS,
+            lowest=dbfs_to_power(min_level_dbfs - start_db),
+        )
+        self.steady = (
+            None
+            if steady_db is None
+            else SteadyNoise(
+                frames_per_part=_PART_MS // frame_ms,
+                parts=_STEADY_PARTS,
+                tolerance_db=steady_db,
+                hold_frames=floor_window_ms // frame_ms,
+            )
+        )
         self._pending = b""
 
     @property
@@ -226,11 +342,12 @@ class EnergyVad:
 
     @property
     def noise_floor_dbfs(self) -> float:
-        """The current noise floor estimate."""
-        return 10.0 * math.log10(self._floor() / _FULL_SCALE_POWER)
+        """The current base level: the noise floor, or steady noise's level if higher."""
+        return power_to_dbfs(self._base())
 
-    def _floor(self) -> float:
-        return self._floor_power
+    def _base(self) -> float:
+        steady = self.steady.level if self.steady is not None else 0.0
+        return max(self.floor.power, steady)
 
     def feed(self, pcm: bytes) -> list[SpeechEdge]:
         data = self._pending + pcm if self._pending else pcm
@@ -239,23 +356,18 @@ class EnergyVad:
         if not whole:
             return []
         edges: list[SpeechEdge] = []
+        gate, floor, steady = self.gate, self.floor, self.steady
         for power in frame_powers(data[:whole], self._frame_bytes // 2).tolist():
-            floor = self._floor_power
-            starts = power > self._min_start and power > floor * self._start_ratio
-            continues = power > self._min_continue and power > floor * self._stop_ratio
-            edge = self.gate.step(starts, continues)
+            base = floor.power if steady is None else max(floor.power, steady.level)
+            starts = power > self._min_start and power > base * self._start_ratio
+            continues = power > self._min_continue and power > base * self._stop_ratio
+            edge = gate.step(starts, continues)
             if edge is not None:
                 edges.append(edge)
-            self._track_floor(power)
+            floor.track(power)
+            if steady is not None:
+                steady.track(power)
         return edges
-
-    def _track_floor(self, power: float) -> None:
-        self._block_min = min(self._block_min, power)
-        self._block_frames += 1
-        if self._block_frames == self._frames_per_block:
-            self._blocks.append(self._block_min)
-            self._block_min, self._block_frames = math.inf, 0
-            self._floor_power = max(min(self._blocks), self._quiet_floor)
 
     def reset(self) -> None:
         self.gate.reset()

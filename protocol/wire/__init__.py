@@ -15,6 +15,7 @@ from .codec import (
     decode_server_event,
     encode_client_event,
     encode_server_event,
+    parse_json,
     parse_json_object,
     server_event_to_json,
 )
@@ -30,6 +31,7 @@ __all__ = [  # noqa: PLE0604
     "decode_server_event",
     "encode_client_event",
     "encode_server_event",
+    "parse_json",
     "parse_json_object",
     "server_event_to_json",
 ]

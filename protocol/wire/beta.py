@@ -105,7 +105,15 @@ _TOOL_CHOICE_MODES = ("auto", "none", "required")
 def _tool_choice_to_beta(value: Any) -> Any:
     # Beta names a forced function by its bare name; GA by {"type": "function", "name": ...}.
     if isinstance(value, dict) and value.get("type") == "function" and "name" in value:
-        return value["name"]
+        name = value["name"]
+        if name in _TOOL_CHOICE_MODES:
+            # The bare name would be read as the mode: forcing a function named "none" would
+            # silently become "call no tool".
+            raise LocalProtocolError(
+                f"tool_choice: the beta dialect cannot force a function named {name!r}, "
+                f"which it reads as the tool_choice mode {name!r}; rename the function"
+            )
+        return name
     return value
 
 

@@ -357,6 +357,8 @@ class ResponseOutputAudioDone(_InContentPart):
 class ResponseOutputAudioTranscriptDelta(_InContentPart):
     type: ClassVar[str] = "response.output_audio_transcript.delta"
     delta: str
+    obfuscation: str | None = None
+    """Padding the real server adds so that a delta's size does not give its text away."""
 
 
 @attrs.frozen(kw_only=True)

@@ -1,9 +1,10 @@
 """The pipeline's inputs: ``AudioInput`` (one turn) and ``StreamedAudioInput`` (many turns).
 
 Both take PCM16 ``bytes`` or a numpy array (int16, or float in [-1, 1]; one dimension for
-mono, ``(frames, channels)`` for interleaved channels) at any of the library's sample rates
-(8, 16, 24, 48 kHz), and convert it to the pipeline's format, 24 kHz mono PCM16, with the
-library's own audio functions (``to_mono``, the streaming resampler).
+mono, ``(frames, channels)`` for interleaved channels) at any sample rate within a factor of
+256 of 24 kHz (94 Hz to 6.1 MHz: 8, 11.025, 16, 22.05, 32, 44.1, 48, 96 kHz and any other),
+and convert it to the pipeline's format, 24 kHz mono PCM16, with the library's own audio
+functions (``to_mono``, the streaming resampler).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import numpy.typing as npt
 from realtime_sansio.protocol import LocalProtocolError
 from realtime_sansio.protocol.audio import (
     PCM16,
-    SUPPORTED_RATES,
     StreamingResampler,
+    check_rate,
     float32_to_pcm16,
     read_wav,
     resample,
@@ -35,10 +36,7 @@ DEFAULT_MAX_BUFFERED_CHUNKS = 64
 
 
 def _check_format(sample_rate: int, channels: int) -> None:
-    if sample_rate not in SUPPORTED_RATES:
-        raise LocalProtocolError(
-            f"sample_rate must be one of {list(SUPPORTED_RATES)} Hz, got {sample_rate!r}"
-        )
+    check_rate(sample_rate, "sample_rate")  # the resampler names a rate too far from 24 kHz
     if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
         raise LocalProtocolError(f"channels must be an int >= 1, got {channels!r}")
 
@@ -104,6 +102,8 @@ class StreamedAudioInput:
         self._carry = b""  # a partial frame of the interleaved input
         self._send, self._receive = anyio.create_memory_object_stream[bytes](max_buffered_chunks)
         self._used = False
+        self._tail = b""  # the resampler's last output, given at close()
+        self._closed = False
 
     async def add_audio(self, chunk: AudioData) -> None:
         data = self._carry + _interleaved(chunk, self.channels)
@@ -122,7 +122,16 @@ class StreamedAudioInput:
 
     def close(self) -> None:
         """No more audio: the turn in progress ends, then the pipeline does."""
+        if self._resampler is not None and not self._closed:
+            # The resampler holds back its filter's delay (a few ms) until the stream ends.
+            self._tail = self._resampler.flush()
+        self._closed = True
         self._send.close()
+
+    def tail(self) -> bytes:
+        """What ``close()`` released after the last chunk (the resampler's delay), once."""
+        tail, self._tail = self._tail, b""
+        return tail
 
     async def chunks(self) -> anyio.abc.ObjectReceiveStream[bytes]:
         """The converted chunks, for the pipeline (one pipeline per input)."""

@@ -23,14 +23,13 @@ import io
 import json
 import secrets
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any, Protocol, runtime_checkable
-from urllib.parse import urlsplit
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from realtime_sansio.protocol.audio import PCM16, write_wav
 from realtime_sansio.protocol.voice import STTSettings, TTSSettings
 
 from .. import http
-from ..auth import ApiKeyError, redact, resolve_api_key
+from ..auth import key_for, redact
 
 __all__ = ["OpenAISTTModel", "OpenAITTSModel", "STTModel", "TTSModel"]
 
@@ -52,24 +51,22 @@ class TTSModel(Protocol):
     def synthesize(self, text: str, settings: TTSSettings) -> AsyncIterator[bytes]: ...
 
 
-def _is_openai(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    return host == "api.openai.com" or host.endswith(".openai.com")
-
-
 class _OpenAIEndpoint:
     """What both models share: where to send, with which key, and a redacting error."""
 
+    path: ClassVar[str]
+    """The endpoint, under the API's base URL."""
+
     def __init__(
         self,
-        path: str,
         *,
-        api_key: str | Callable[[], str] | None,
-        base_url: str,
-        timeout_s: float,
-        environ: Mapping[str, str] | None,
+        api_key: str | Callable[[], str] | None = None,
+        base_url: str = http.DEFAULT_API_BASE,
+        timeout_s: float = 60.0,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         base = base_url.rstrip("/")
+        path = self.path
         self.url = base + (path.removeprefix("/v1") if base.endswith("/v1") else path)
         self._api_key = api_key
         self.timeout_s = timeout_s
@@ -79,12 +76,7 @@ class _OpenAIEndpoint:
         return f"{type(self).__name__}(url={self.url!r})"  # never the key
 
     def headers(self, content_type: str) -> tuple[dict[str, str], str | None]:
-        key = resolve_api_key(self._api_key, environ=self.environ)
-        if key is None and _is_openai(self.url):
-            raise ApiKeyError(
-                "no API key: pass api_key=, or set CODEX_API_KEY or OPENAI_API_KEY "
-                "(or OPENAI_API_KEY in $CODEX_HOME/auth.json)"
-            )
+        key = key_for(self.url, self._api_key, environ=self.environ)
         headers = {"Content-Type": content_type}
         if key:
             headers["Authorization"] = f"Bearer {key}"
@@ -98,21 +90,7 @@ class _OpenAIEndpoint:
 class OpenAISTTModel(_OpenAIEndpoint):
     """``POST /v1/audio/transcriptions``: the turn uploaded as a 24 kHz mono WAV file."""
 
-    def __init__(
-        self,
-        *,
-        api_key: str | Callable[[], str] | None = None,
-        base_url: str = http.DEFAULT_API_BASE,
-        timeout_s: float = 60.0,
-        environ: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(
-            "/v1/audio/transcriptions",
-            api_key=api_key,
-            base_url=base_url,
-            timeout_s=timeout_s,
-            environ=environ,
-        )
+    path = "/v1/audio/transcriptions"
 
     async def transcribe(self, pcm: bytes, settings: STTSettings) -> str:
         wav = io.BytesIO()
@@ -157,21 +135,7 @@ def _boundary(data: bytes) -> str:
 class OpenAITTSModel(_OpenAIEndpoint):
     """``POST /v1/audio/speech`` with ``response_format="pcm"``, the body read as it streams."""
 
-    def __init__(
-        self,
-        *,
-        api_key: str | Callable[[], str] | None = None,
-        base_url: str = http.DEFAULT_API_BASE,
-        timeout_s: float = 60.0,
-        environ: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(
-            "/v1/audio/speech",
-            api_key=api_key,
-            base_url=base_url,
-            timeout_s=timeout_s,
-            environ=environ,
-        )
+    path = "/v1/audio/speech"
 
     async def synthesize(self, text: str, settings: TTSSettings) -> AsyncIterator[bytes]:
         payload: dict[str, Any] = {

@@ -100,6 +100,11 @@ class VoiceStreamResult:
     async def audio_played(self, turn_id: str, ms: float) -> None:
         await self._driver.step(inputs.AudioPlayed(turn_id=turn_id, ms=ms))
 
+    async def interrupt(self) -> None:
+        """Stop the assistant now, as if the user had spoken over it (``inputs.Interrupt``):
+        the reply is cut where it was played, and the workflow remembers only that."""
+        await self._driver.step(inputs.Interrupt())
+
 
 class _Driver:
     """One run: the core, its tasks, and the event buffer (see the module docstring)."""
@@ -150,10 +155,22 @@ class _Driver:
         self.timer_changed.set()
 
     async def flush(self) -> None:
-        """Hand the queued events to the application, in order (one sender at a time)."""
+        """Hand the queued events to the application, in order (one sender at a time).
+
+        An event taken from the queue is always handed over: its send is shielded, since the
+        task flushing may be one the core has just cancelled (a synthesis cut by a barge-in)
+        while the events it sends are others' (the interruption itself). Once the run has
+        ended nobody reads them: they are dropped (``run`` closes the reading end first, which
+        ends a send that waits)."""
         async with self.send_lock:
             while self.outgoing:
-                await self.events.send(self.outgoing.popleft())
+                event = self.outgoing.popleft()
+                with anyio.CancelScope(shield=True):
+                    try:
+                        await self.events.send(event)
+                    except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                        self.outgoing.clear()
+                        return
 
     async def answer(self, event: inputs.AnyVoiceInput) -> None:
         if not self.core.ended:
@@ -188,6 +205,9 @@ class _Driver:
                     if self.core.ended:
                         return
                     await self.step(inputs.AudioChunk(data=chunk))
+            tail = audio_input.tail()
+            if tail and not self.core.ended:
+                await self.step(inputs.AudioChunk(data=tail))
         await self.answer(inputs.InputClosed())
 
     async def tick(self) -> None:
@@ -356,4 +376,5 @@ class VoicePipeline:
                 try:
                     yield VoiceStreamResult(driver, receive)
                 finally:
+                    await receive.aclose()  # nobody reads any more (see _Driver.flush)
                     task_group.cancel_scope.cancel()

@@ -5,6 +5,12 @@ audio paced at ``pace``: 0.5 streams a reply twice as fast as it plays, as the r
 streams faster than real time), the real API with ``--live``, or any server with ``--url``.
 The fake hears no words in audio: for the demo agent it takes the first spoken turn for the
 demo's weather question and the second for its handoff request (the page says so).
+
+With ``--pipeline`` the agent answers through the voice pipeline instead (speech to text,
+``AgentWorkflow``, text to speech, the turns cut by the local VAD): against a fresh fake
+served on a loopback port per conversation (its speech endpoints and, for the agent's
+text-only session, its Realtime endpoint), OpenAI's endpoints with ``--live``, or a server
+that has both with ``--url`` (a ``serve-fake``).
 """
 
 from __future__ import annotations
@@ -13,18 +19,23 @@ import importlib
 import ipaddress
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Literal, TextIO
 
+import anyio
 import attrs
 from realtime_sansio.protocol import Agent, ModelConfig
 from realtime_sansio.protocol.fake import FakeRealtimeServer, FakeServerConfig
 
+from .. import http
 from ..auth import ApiKeyError, resolve_api_key
 from ..base import Transport
-from ..demo import DEMO_CONFIG, GREETER, HANDOFF_PROMPT, TEXT_PROMPT
+from ..demo import DEMO_CONFIG, GREETER, HANDOFF_PROMPT, TEXT_PROMPT, _start_fake
 from ..memory import FakeServerTransport
+from ..voice import AgentWorkflow, OpenAISTTModel, OpenAITTSModel, VoicePipeline
 from .bridge import WebBridge
+from .pipeline import PipelineKind
 from .realtime import RealtimeKind
 from .server import serve_web
 
@@ -47,6 +58,8 @@ class WebOptions:
     agent: str | None = None
     """``module:attribute`` naming an ``Agent`` (or a function that returns one)."""
     pace: float = 0.5
+    pipeline: bool = False
+    """Answer through the voice pipeline (STT -> ``AgentWorkflow`` -> TTS)."""
 
 
 def load_agent(spec: str) -> Agent:
@@ -79,35 +92,104 @@ def _fake(options: WebOptions, demo: bool) -> Callable[[], Transport]:
     return lambda: FakeServerTransport(FakeRealtimeServer(config))
 
 
-def build_kind(options: WebOptions) -> RealtimeKind:
+def _fake_hint(demo: bool, pipeline: bool) -> str:
+    heard = " and then ".join(f"“{line}”" for line in FAKE_HEARS)
+    if not demo:
+        return (
+            "The fake server hears no words: a spoken turn comes out as how long you spoke."
+            if pipeline
+            else "The fake server hears no words in audio: type to say something specific."
+        )
+    if pipeline:
+        return f"The fake server hears no words: it takes your spoken turns for {heard}."
+    return (
+        f"The fake server hears no words: it takes your spoken turns for {heard}. "
+        "Typed messages are read as they are."
+    )
+
+
+def _live_key() -> None:
+    try:
+        key = resolve_api_key()
+    except ApiKeyError as exc:
+        raise WebError(str(exc)) from exc
+    if key is None:
+        raise WebError("--live needs an API key: set OPENAI_API_KEY or CODEX_API_KEY")
+
+
+def build_kind(options: WebOptions) -> RealtimeKind | PipelineKind:
     """The conversations the page will have, from the options."""
     agent = load_agent(options.agent) if options.agent else GREETER
     demo = options.agent is None
+    if options.pipeline:
+        return _pipeline_kind(options, agent, demo)
     if options.mode == "fake":
-        heard = " and then ".join(f"“{line}”" for line in FAKE_HEARS)
-        hint = (
-            f"The fake server hears no words: it takes your spoken turns for {heard}. "
-            "Typed messages are read as they are."
-            if demo
-            else "The fake server hears no words in audio: type to say something specific."
-        )
         return RealtimeKind(
             agent,
             config=DEMO_CONFIG,
             transport=_fake(options, demo),
             target="the fake Realtime server, in memory",
-            hint=hint,
+            hint=_fake_hint(demo, pipeline=False),
         )
     if options.mode == "live":
-        try:
-            key = resolve_api_key()
-        except ApiKeyError as exc:
-            raise WebError(str(exc)) from exc
-        if key is None:
-            raise WebError("--live needs an API key: set OPENAI_API_KEY or CODEX_API_KEY")
+        _live_key()
         return RealtimeKind(agent, config=DEMO_CONFIG, model_config=ModelConfig())
     url = options.url or ""
     return RealtimeKind(agent, config=DEMO_CONFIG, model_config=ModelConfig(url=url), target=url)
+
+
+_PIPELINE_HINT = "Speak over an answer to interrupt it."
+
+
+def _pipeline_kind(options: WebOptions, agent: Agent, demo: bool) -> PipelineKind:
+    """The voice pipeline, the agent as its workflow, on the models the options name."""
+    name = agent.name
+    if options.mode == "fake":
+        transcripts = dict(enumerate(FAKE_HEARS)) if demo else None
+
+        @asynccontextmanager
+        async def fake_pipeline() -> AsyncIterator[VoicePipeline]:
+            async with anyio.create_task_group() as group:
+                port = await _start_fake(group, FakeServerConfig(transcripts=transcripts))
+                # Nothing is sent to the fake that a key would be for: keep the user's out.
+                realtime = ModelConfig(url=f"ws://127.0.0.1:{port}", api_key="unused")
+                yield _agent_pipeline(agent, realtime, f"http://127.0.0.1:{port}", "unused")
+                group.cancel_scope.cancel()
+
+        return PipelineKind(
+            fake_pipeline,
+            name=name,
+            target="the voice pipeline, on the fake's speech endpoints",
+            hint=f"{_fake_hint(demo, pipeline=True)} {_PIPELINE_HINT}",
+        )
+    if options.mode == "live":
+        _live_key()
+        return PipelineKind(
+            lambda: _agent_pipeline(agent, ModelConfig(), None, None),
+            name=name,
+            target="the voice pipeline, on OpenAI's speech endpoints",
+            hint=_PIPELINE_HINT,
+        )
+    url = options.url or ""
+    speech_base = url.replace("ws", "http", 1) if url.startswith("ws") else url
+    realtime_url = url.replace("http", "ws", 1) if url.startswith("http") else url
+    return PipelineKind(
+        lambda: _agent_pipeline(agent, ModelConfig(url=realtime_url), speech_base, None),
+        name=name,
+        target=f"the voice pipeline, on {speech_base}",
+        hint=_PIPELINE_HINT,
+    )
+
+
+def _agent_pipeline(
+    agent: Agent, realtime: ModelConfig, speech_base: str | None, key: str | None
+) -> VoicePipeline:
+    base = speech_base or http.DEFAULT_API_BASE
+    return VoicePipeline(
+        workflow=AgentWorkflow(agent, model_config=realtime),
+        stt_model=OpenAISTTModel(api_key=key, base_url=base),
+        tts_model=OpenAITTSModel(api_key=key, base_url=base),
+    )
 
 
 def _loopback(host: str) -> bool:
@@ -129,7 +211,7 @@ async def run_web(
 
     def on_ready(port: int) -> None:
         print(
-            f"serving the page on http://{host}:{port} (agent {kind.agent.name}, {kind.target};"
+            f"serving the page on http://{host}:{port} (agent {kind.name}, {kind.target};"
             " Ctrl-C stops it)",
             file=out,
             flush=True,

@@ -85,6 +85,7 @@ class RealtimePageSession:
             "agent": self.session.current_agent.name,
             "audio": {"format": "pcm16", "rate": PCM16.rate},
             "push_to_talk_only": self._hands_free is None,
+            "controls": {"interrupt": True, "push_to_talk": True, "text": True},
             **self._description,
         }
 
@@ -167,6 +168,11 @@ class RealtimeKind:
         self.transport = transport
         self.target = target
         self.hint = hint
+
+    @property
+    def name(self) -> str:
+        """Who answers, for the command's first line."""
+        return self.agent.name
 
     def __call__(self) -> AbstractAsyncContextManager[PageSession]:
         return self._open()

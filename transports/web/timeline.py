@@ -7,9 +7,11 @@ recording replayed through a ``Session`` draws the same timeline as the live con
 (``audio=False`` leaves the audio out of such a drawing).
 
 Its state is what a message needs and an event does not carry: the role of an item whose
-caption is being spoken, the agent that began a response, the name of a running tool. Each is
-forgotten when its item, response or call ends, and bounded by ``MAX_OPEN`` besides, so a
-stream that never ends them cannot grow it. Event types it does not know give no message.
+caption is being spoken and how much of its audio has come (an assistant caption's
+``audio_ms``: its words are spoken from there on, so the page can tell which a cut left
+unheard), the agent that began a response, the name of a running tool. Each is forgotten
+when its item, response or call ends, and bounded by ``MAX_OPEN`` besides, so a stream that
+never ends them cannot grow it. Event types it does not know give no message.
 Error texts pass through ``auth.redact``: a key quoted by a server never reaches the page.
 The messages are listed in docs/web.md.
 """
@@ -17,9 +19,9 @@ The messages are listed in docs/web.md.
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Any, TypeVar
 
-from realtime_sansio.protocol import Handoff, events, wire
+from realtime_sansio.protocol import PCM16, AudioFormat, Handoff, events, wire
 from realtime_sansio.protocol.items import (
     AssistantMessage,
     InputAudio,
@@ -40,8 +42,10 @@ PageMessage = dict[str, Any]
 MAX_OPEN = 256
 """Items, responses and tool calls the timeline remembers at once (oldest forgotten first)."""
 
+_V = TypeVar("_V")
 
-def _remember(table: dict[str, str], key: str, value: str) -> None:
+
+def _remember(table: dict[str, _V], key: str, value: _V) -> None:
     table[key] = value
     if len(table) > MAX_OPEN:
         del table[next(iter(table))]
@@ -73,9 +77,11 @@ def _final_text(item: Item | None) -> str | None:
 class PageTimeline:
     """Maps one conversation's session events to page messages (see the module docstring)."""
 
-    def __init__(self, *, audio: bool = True) -> None:
+    def __init__(self, *, audio: bool = True, audio_format: AudioFormat = PCM16) -> None:
         self.audio = audio
+        self.audio_format = audio_format
         self._captions: dict[str, str] = {}  # item id -> role, while its caption is spoken
+        self._received: dict[str, int] = {}  # item id -> audio bytes, while its caption is
         self._agents: dict[str, str] = {}  # response id -> the agent that began it
         self._tools: dict[str, str] = {}  # call id -> tool name, while it runs
 
@@ -88,6 +94,8 @@ class PageTimeline:
 
     def _map(self, event: events.SessionEvent) -> list[PageMessage]:
         if isinstance(event, events.AudioEvent):
+            received = self._received.get(event.item_id, 0) + len(event.data)
+            _remember(self._received, event.item_id, received)
             if not self.audio:
                 return []
             return [
@@ -101,15 +109,17 @@ class PageTimeline:
             ]
         if isinstance(event, events.TranscriptDeltaEvent):
             _remember(self._captions, event.item_id, event.role)
-            return [
-                {
-                    "type": "caption",
-                    "item_id": event.item_id,
-                    "role": event.role,
-                    "delta": event.delta,
-                    "response_id": event.response_id,
-                }
-            ]
+            caption: PageMessage = {
+                "type": "caption",
+                "item_id": event.item_id,
+                "role": event.role,
+                "delta": event.delta,
+                "response_id": event.response_id,
+            }
+            if event.role == "assistant":
+                received = self._received.get(event.item_id, 0)
+                caption["audio_ms"] = round(received * 1000 / self.audio_format.bytes_per_second, 3)
+            return [caption]
         if isinstance(event, events.HistoryUpdatedEvent):
             return self._caption_done(event.item_id, event.item)
         if isinstance(event, events.HistoryAddedEvent):
@@ -133,6 +143,7 @@ class PageTimeline:
         if role is None or text is None:
             return []
         del self._captions[item_id]
+        self._received.pop(item_id, None)
         return [{"type": "caption_done", "item_id": item_id, "role": role, "text": text}]
 
     def _raw(self, data: wire.ServerEvent) -> list[PageMessage]:

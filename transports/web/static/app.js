@@ -73,19 +73,48 @@ function now() {
 
 // -- status -------------------------------------------------------------------------------
 
+// What the conversation's kind can do (`ready.controls`): the voice pipeline has no push-to-talk
+// or typed input, since it finds the user's turns in their speech.
+let controls = { interrupt: true, push_to_talk: true, text: true };
+const WHY_OFF = {
+  interrupt: "this conversation cannot be interrupted",
+  push_to_talk: "the voice pipeline finds your turns by itself",
+  text: "speech only (voice pipeline)",
+};
+
 function setStatus(status, text) {
   state.status = status;
   ui.status.dataset.state = status;
   ui.status.textContent = text;
   const live = status === "connected";
-  for (const button of [ui.mute, ui.talk, ui.interrupt, ui.text, ui.send]) button.disabled = !live;
+  ui.mute.disabled = !live;
+  ui.talk.disabled = !live || !controls.push_to_talk;
+  ui.interrupt.disabled = !live || !controls.interrupt;
+  ui.text.disabled = ui.send.disabled = !live || !controls.text;
   if (!audio?.capture) ui.mute.disabled = ui.talk.disabled = true; // no microphone: type
+}
+
+function applyControls(given) {
+  controls = { interrupt: true, push_to_talk: true, text: true, ...(given || {}) };
+  ui.talk.title = controls.push_to_talk ? "hold to talk (or hold the space bar)" : WHY_OFF.push_to_talk;
+  ui.interrupt.title = controls.interrupt ? "stop the assistant where you are" : WHY_OFF.interrupt;
+  ui.text.placeholder = controls.text ? "or type a message" : WHY_OFF.text;
 }
 
 function banner(text, kind = "info") {
   ui.banner.hidden = !text;
   ui.banner.textContent = text || "";
   ui.banner.dataset.kind = kind;
+}
+
+// Why there is no microphone, if there is none: said for as long as it lasts, not only until
+// the socket connects (the ready banner used to clear it).
+let micProblem = null;
+
+function settledBanner() {
+  if (!micProblem) banner("");
+  else if (controls.text) banner(`No microphone (${micProblem}): you can still type.`, "warn");
+  else banner(`No microphone (${micProblem}): the voice pipeline hears speech only.`, "error");
 }
 
 // -- the socket -----------------------------------------------------------------------------
@@ -164,11 +193,11 @@ function ready(message) {
   if (resumed) {
     state.resumes += 1;
     banner("Reconnected: the conversation goes on.", "ok");
-    setTimeout(() => state.status === "connected" && banner(""), 4000);
-  } else {
-    banner("");
+    setTimeout(() => state.status === "connected" && settledBanner(), 4000);
   }
   attempt = 0;
+  applyControls(message.controls);
+  if (!resumed) settledBanner();
   ui.agent.textContent = message.agent;
   ui.target.textContent = message.target;
   ui.hint.hidden = !message.hint;
@@ -291,8 +320,8 @@ async function startAudio() {
     capture.connect(sink).connect(context.destination);
     audio.capture = capture;
   } catch (error) {
-    const why = window.isSecureContext ? error.message : "the page is not on https or localhost";
-    banner(`No microphone (${why}): you can still type.`, "warn");
+    micProblem = window.isSecureContext ? error.message : "the page is not on https or localhost";
+    settledBanner();
   }
   await context.resume();
   state.audioStarted = true;
@@ -321,7 +350,7 @@ ui.mute.addEventListener("click", () => {
 });
 
 function talk(pressed) {
-  if (pressed === talking || state.status !== "connected") return;
+  if (pressed === talking || state.status !== "connected" || !controls.push_to_talk) return;
   talking = pressed;
   ui.talk.classList.toggle("held", pressed);
   audio?.capture?.port.postMessage({ talking: pressed });

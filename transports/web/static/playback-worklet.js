@@ -4,8 +4,9 @@
 // to the AudioContext's rate by linear interpolation. A new item (or one that ran dry) waits
 // for PREBUFFER of audio, or for its end, before it starts, so network jitter does not chop
 // it. What has been played is counted per item in 24 kHz samples, the unit the server's
-// truncation is measured in, and reported every REPORT_EVERY samples, when the item ends, and
-// when it is stopped: those reports are what the page sends as `audio_played`.
+// truncation is measured in, and reported every REPORT_EVERY samples, when the item ends, when
+// it runs dry (all that has come is played), and when it is stopped: those reports are what
+// the page sends as `audio_played`.
 //
 // In:  {type: "chunk", item, contentIndex, samples}  {type: "end", item}
 //      {type: "stop", item}  {type: "stop_all", reason}
@@ -106,8 +107,21 @@ class Playback extends AudioWorkletProcessor {
     this.offset -= head.samples.length;
     const next = this.queue[0];
     if (next && next.item === head.item) return;
-    if (next || this.ended.has(head.item)) this.finish();
-    else this.waiting = true; // ran dry mid-item: wait for more before going on
+    if (next || this.ended.has(head.item)) {
+      this.finish();
+      return;
+    }
+    // Ran dry mid-item: all that came is heard, so say so now (a voice pipeline waits for
+    // that before it ends the turn), and wait for more before going on.
+    this.current.reported = this.current.played;
+    this.port.postMessage({
+      type: "played",
+      item: head.item,
+      contentIndex: this.current.contentIndex,
+      samples: this.current.played,
+      done: false,
+    });
+    this.waiting = true;
   }
 
   // The current item has played to its end: the final report, then the next one prebuffers.

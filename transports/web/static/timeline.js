@@ -97,15 +97,22 @@ export class Timeline {
     return bubble;
   }
 
+  // An assistant's delta carries `audio_ms`, the item's audio that had come before it: its
+  // words are spoken from there on, so a cut before that left them unheard.
   on_caption(m) {
     const text = this.bubble(m.item_id, m.role).querySelector(".text");
-    text.textContent += m.delta;
+    const words = el("span", null, m.delta);
+    if (typeof m.audio_ms === "number") words.dataset.audioMs = String(m.audio_ms);
+    text.append(words);
     this.scroll(this.captions);
   }
 
+  // `text` null: the caption as it streamed is final. A final text that says the same keeps
+  // the streamed pieces (and what they know of the audio).
   on_caption_done(m) {
     const bubble = this.bubble(m.item_id, m.role);
-    bubble.querySelector(".text").textContent = m.text;
+    const text = bubble.querySelector(".text");
+    if (m.text !== null && m.text !== undefined && text.textContent !== m.text) text.textContent = m.text;
     bubble.classList.add("done");
     this.scroll(this.captions);
   }
@@ -222,6 +229,12 @@ export class Timeline {
     this.row(m.t, "cut", text, "cut", this.within(m.response_id));
     const bubble = this.bubbles.get(m.item_id);
     if (bubble) {
+      for (const words of bubble.querySelectorAll("[data-audio-ms]")) {
+        if (Number(words.dataset.audioMs) >= m.audio_end_ms) {
+          words.classList.add("unheard");
+          words.title = "not heard: the answer was cut before these words";
+        }
+      }
       bubble.classList.add("cut");
       bubble.append(el("div", "heard", `interrupted: heard ${(m.audio_end_ms / 1000).toFixed(2)} s`));
     }
@@ -232,6 +245,10 @@ export class Timeline {
     if (m.speech_stopped_to_first_audio_ms !== null) {
       parts.push(`end of speech → first audio ${ms(m.speech_stopped_to_first_audio_ms)}`);
       this.serverLatencies.push(m.speech_stopped_to_first_audio_ms);
+    }
+    if (typeof m.transcription_ms === "number") parts.push(`transcription ${ms(m.transcription_ms)}`);
+    if (typeof m.first_text_to_first_audio_ms === "number") {
+      parts.push(`first text → first audio ${ms(m.first_text_to_first_audio_ms)}`);
     }
     if (m.create_to_first_audio_ms !== null) {
       parts.push(`response.create → first audio ${ms(m.create_to_first_audio_ms)}`);
@@ -268,8 +285,9 @@ export class Timeline {
     this.row(m.t, "error", `${code}${m.message}`, "error", m.source === "session" ? this.within(null) : null);
   }
 
+  // A normal close (1000) is no error.
   on_closed(m) {
-    this.row(m.t, "session", `the conversation ended: ${m.text}`, "error");
+    this.row(m.t, "session", `the conversation ended: ${m.text}`, m.code === 1000 ? "session" : "error");
     this.openTurn = null;
   }
 }
