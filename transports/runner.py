@@ -16,6 +16,7 @@ event at a time, in the order the loop produced them.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import json
 import os
@@ -27,8 +28,8 @@ from typing import Any
 
 import anyio
 import anyio.abc
-import attrs
 import anyio.lowlevel
+import attrs
 import sniffio
 from realtime_sansio.protocol import (
     Agent,
