@@ -1,5 +1,9 @@
 """The Session across connections, in the pure core: a Harness (Session + ServerModel) whose
-connection drops and opens again, driven step by step.
+connection drops and opens again, driven step by step, on the harness's virtual clock.
+
+The policy: which drops and failed attempts are retried, the backoff and its cap, the jitter
+left to the driver, giving up (a final error, the session closed); commands queued and
+audio buffered while offline, both bounded, with what does not fit refused or reported.
 
 Regressions the stateful machine with drops found: calls a replay held back (still running)
 land where the server puts them; a ``response.create`` answered by a response that made
@@ -8,16 +12,26 @@ calls is not asked again after a drop.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+import pytest
 from realtime_sansio.protocol import (
     Agent,
+    ReconnectPolicy,
     RunConfig,
     SessionModelSettings,
+    effects,
+    events,
     function_tool,
     inputs,
     wire,
 )
+from realtime_sansio.protocol.errors import LocalProtocolError
+from realtime_sansio.protocol.items import InputText, UserMessage
 from realtime_sansio.protocol.testing import Harness, check_all
 from realtime_sansio.protocol.testing.scripts import ResponseScript, ScriptCall
+
+T = TypeVar("T")
 
 
 @function_tool
@@ -117,3 +131,185 @@ def test_a_request_answered_by_a_response_that_made_calls_is_not_asked_again() -
     assert not [o for o in connected.outputs if isinstance(o, wire.ResponseCreate)]
     harness.settle()
     check_all(harness.transcript, settled=True)
+
+
+# -- the policy: what retries, how long it waits, when it gives up -------------------------
+
+
+def outputs_of_last_step(harness: Harness) -> list[object]:
+    return list(harness.transcript.steps[-1].outputs)
+
+
+def all_outputs(harness: Harness) -> list[object]:
+    return [output for step in harness.transcript.steps for output in step.outputs]
+
+
+def of_type(outputs: list[object], kind: type[T]) -> list[T]:
+    return [o for o in outputs if isinstance(o, kind)]
+
+
+def started(config: RunConfig | None = None) -> Harness:
+    harness = Harness(weather, config=config)
+    harness.settle()
+    return harness
+
+
+@pytest.mark.parametrize("code", [1006, 1011, 1012, 1013, 1001, None])
+def test_a_drop_worth_retrying_asks_for_a_new_connection(code: int | None) -> None:
+    harness = started()
+    harness.drop(code, "gone")
+    outputs = outputs_of_last_step(harness)
+    (reconnecting,) = of_type(outputs, events.ReconnectingEvent)
+    assert (reconnecting.attempt, reconnecting.delay_s, reconnecting.code) == (1, 0.25, code)
+    (effect,) = of_type(outputs, effects.OpenConnection)
+    # The jitter is the driver's to draw: the core only says how much, so it stays pure.
+    assert (effect.reason, effect.attempt, effect.delay_s) == ("reconnect", 1, 0.25)
+    assert effect.jitter_s == pytest.approx(0.25 * ReconnectPolicy().jitter)
+    assert not harness.session.closed and harness.session.reconnecting
+    harness.reconnect()
+    harness.settle()
+    assert of_type(all_outputs(harness), events.ReconnectedEvent)
+
+
+@pytest.mark.parametrize("code", [1000, 4000, 1008, 1002])
+def test_a_drop_not_worth_retrying_ends_the_session(code: int) -> None:
+    harness = started()
+    harness.drop(code, "no")
+    outputs = outputs_of_last_step(harness)
+    assert not of_type(outputs, effects.OpenConnection)
+    assert of_type(outputs, events.ConnectionClosedEvent)[0].code == code
+    assert harness.session.closed
+    with pytest.raises(LocalProtocolError, match="connection was lost"):
+        harness.handle(inputs.SendMessage(message="still there?"))
+
+
+def test_the_applications_close_is_never_retried() -> None:
+    harness = started()
+    harness.handle(inputs.Close())
+    harness.drop(1006, "closing")
+    assert not harness.open_requests
+    assert harness.session.closed
+
+
+def test_without_a_policy_a_drop_ends_the_session() -> None:
+    harness = started(RunConfig(reconnect=None))
+    harness.drop(1006, "gone")
+    assert not harness.open_requests and harness.session.closed
+
+
+@pytest.mark.parametrize("status", [None, 408, 500, 503])
+def test_a_failed_attempt_worth_another_backs_off(status: int | None) -> None:
+    # None: a network error or a handshake that timed out; 408 a timeout; 5xx the server's.
+    harness = started()
+    harness.drop(1006, "gone")
+    harness.fail_connect(status)
+    outputs = outputs_of_last_step(harness)
+    (effect,) = of_type(outputs, effects.OpenConnection)
+    assert (effect.attempt, effect.delay_s) == (2, 0.5)
+    assert of_type(outputs, events.ReconnectingEvent)[0].code == status
+    harness.reconnect()
+    harness.settle()
+    (reconnected,) = of_type(all_outputs(harness), events.ReconnectedEvent)
+    assert reconnected.attempt == 2
+
+
+@pytest.mark.parametrize(
+    ("status", "permanent"), [(401, False), (403, False), (429, False), (None, True)]
+)
+def test_a_failed_attempt_that_cannot_improve_ends_the_session(
+    status: int | None, permanent: bool
+) -> None:
+    # 401/403: the key; 429: quota or rate; permanent: no key, a malformed URL (the driver's).
+    harness = started()
+    harness.drop(1006, "gone")
+    harness.fail_connect(status, permanent=permanent)
+    outputs = outputs_of_last_step(harness)
+    assert not of_type(outputs, effects.OpenConnection)
+    assert of_type(outputs, events.ConnectionClosedEvent)
+    assert harness.session.closed
+
+
+def test_attempts_run_out_with_a_final_error_and_the_session_closed() -> None:
+    policy = ReconnectPolicy(max_attempts=4, initial_delay_s=1.0, multiplier=3.0, max_delay_s=5.0)
+    harness = started(RunConfig(reconnect=policy))
+    harness.drop(1011, "server error")
+    delays = []
+    while harness.open_requests:
+        delays.append(harness.open_requests[0].delay_s)
+        harness.fail_connect(503)
+    assert delays == [1.0, 3.0, 5.0, 5.0]  # multiplied, then capped at max_delay_s
+    outputs = outputs_of_last_step(harness)
+    (error,) = of_type(outputs, events.ErrorEvent)
+    assert error.code == "reconnect_failed" and "4 attempts" in error.message
+    assert of_type(outputs, events.ConnectionClosedEvent)[0].code == 1011
+    assert harness.session.closed
+    with pytest.raises(LocalProtocolError, match="4 attempts to reconnect failed"):
+        harness.handle(inputs.SendMessage(message="hello?"))
+
+
+def test_a_connection_that_drops_at_once_goes_on_counting_attempts() -> None:
+    # A server that accepts and drops at once must not get an endless loop.
+    policy = ReconnectPolicy(max_attempts=3, stable_after_s=30.0)
+    harness = started(RunConfig(reconnect=policy))
+    attempts = []
+    while not harness.session.closed:
+        harness.drop(1006, "flapping")
+        if harness.open_requests:
+            attempts.append(harness.open_requests[0].attempt)
+            harness.reconnect()
+    assert attempts == [1, 2, 3]
+    # One that lived past stable_after_s has worked: the next outage starts from 1 again.
+    harness = started(RunConfig(reconnect=policy))
+    harness.drop(1006, "gone")
+    harness.reconnect()
+    harness.settle()
+    harness.advance(31.0)
+    harness.drop(1006, "gone again")
+    assert harness.open_requests[0].attempt == 1
+
+
+# -- offline: commands queue, audio is buffered, both bounded -----------------------------
+
+
+def test_commands_wait_in_order_and_their_queue_is_bounded() -> None:
+    harness = started(RunConfig(max_pending_app_inputs=2))
+    harness.drop(1006, "gone")
+    harness.handle(inputs.SendMessage(message="first"))
+    harness.handle(inputs.SendMessage(message="second"))
+    with pytest.raises(LocalProtocolError, match="max_pending_app_inputs.*SendMessage refused"):
+        harness.handle(inputs.SendMessage(message="third"))
+    assert not harness.to_server  # nothing is sent while offline
+    harness.reconnect()
+    harness.settle()
+    said = [
+        part.text
+        for item in harness.session.history
+        if isinstance(item, UserMessage)
+        for part in item.content
+        if isinstance(part, InputText)
+    ]
+    assert said == ["first", "second"]
+    check_all(harness.transcript, settled=True)
+
+
+def test_audio_past_the_buffer_is_dropped_and_reported() -> None:
+    policy = ReconnectPolicy(max_buffered_audio_s=0.1)  # 4,800 bytes of PCM16 at 24 kHz
+    harness = started(RunConfig(reconnect=policy, model_settings=PUSH_TO_TALK.model_settings))
+    harness.drop(1006, "gone")
+    kept, lost = b"\x01\x00" * 1500, b"\x02\x00" * 1500
+    harness.handle(inputs.SendAudio(data=kept))
+    harness.handle(inputs.SendAudio(data=lost))  # 6,000 bytes would not fit
+    (error,) = of_type(outputs_of_last_step(harness), events.ErrorEvent)
+    assert error.code == "input_audio_dropped" and "max_buffered_audio_s" in error.message
+    harness.handle(inputs.SendAudio(data=lost))  # reported once per outage
+    assert not of_type(outputs_of_last_step(harness), events.ErrorEvent)
+    harness.handle(inputs.SendAudio(data=b"\x03\x00" * 900, commit=True))  # 1,800: fits
+    reconnected_at = len(harness.transcript.steps)
+    harness.reconnect()
+    harness.settle()
+    after = [o for step in harness.transcript.steps[reconnected_at:] for o in step.outputs]
+    sent = b"".join(o.audio for o in of_type(after, wire.InputAudioBufferAppend))
+    assert sent == kept + b"\x03\x00" * 900
+    assert of_type(after, wire.InputAudioBufferCommit)
+    (reconnected,) = of_type(all_outputs(harness), events.ReconnectedEvent)
+    assert reconnected.audio_dropped_ms == pytest.approx(2 * 3000 / 48)
