@@ -276,7 +276,7 @@ def test_commands_wait_in_order_and_their_queue_is_bounded() -> None:
     harness.drop(1006, "gone")
     harness.handle(inputs.SendMessage(message="first"))
     harness.handle(inputs.SendMessage(message="second"))
-    with pytest.raises(LocalProtocolError, match="max_pending_app_inputs.*SendMessage refused"):
+    with pytest.raises(LocalProtocolError, match=r"max_pending_app_inputs.*SendMessage refused"):
         harness.handle(inputs.SendMessage(message="third"))
     assert not harness.to_server  # nothing is sent while offline
     harness.reconnect()
