@@ -49,6 +49,7 @@ some 17 ms once per outage for a 1,000-item history.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import sys
@@ -171,7 +172,8 @@ async def downtime(rounds: int, histories: list[int]) -> list[tuple[str, int, fl
             ready.set()
 
         async with anyio.create_task_group() as group:
-            group.start_soon(lambda: serve_fake("127.0.0.1", 0, config=config, ready=announce))
+            serving = functools.partial(serve_fake, "127.0.0.1", 0, config=config, ready=announce)
+            group.start_soon(serving)
             await ready.wait()
             for history in histories:
                 figures = [await one_outage(ports[0], history) for _ in range(rounds)]
