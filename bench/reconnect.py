@@ -275,9 +275,7 @@ def main() -> None:
     print(f"(a) downtime over loopback, from the drop (median of {args.rounds})")
     print(f"    {'fake':<10}{'history':>8}{'reconnected':>14}{'first delta again':>20}")
     for name, history, reconnected, again in rows:
-        print(
-            f"    {name:<10}{history:>8}{reconnected * 1000:>11.1f} ms{again * 1000:>17.1f} ms"
-        )
+        print(f"    {name:<10}{history:>8}{reconnected * 1000:>11.1f} ms{again * 1000:>17.1f} ms")
     replay, codec = replay_cpu(args.items, args.rounds)
     n = args.items
     print(f"(b) replaying a {n:,}-item history (best of {args.rounds}, CPU)")
