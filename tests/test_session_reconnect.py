@@ -12,6 +12,7 @@ calls is not asked again after a drop.
 
 from __future__ import annotations
 
+import json
 from typing import TypeVar
 
 import pytest
@@ -313,3 +314,78 @@ def test_audio_past_the_buffer_is_dropped_and_reported() -> None:
     assert of_type(after, wire.InputAudioBufferCommit)
     (reconnected,) = of_type(all_outputs(harness), events.ReconnectedEvent)
     assert reconnected.audio_dropped_ms == pytest.approx(2 * 3000 / 48)
+
+
+# -- moves that overlap ----------------------------------------------------------------------
+
+
+def test_a_drop_while_a_recycles_connection_opens_waits_for_that_connection() -> None:
+    harness = started(RunConfig(recycle_after_s=10.0))
+    harness.advance(11.0)  # old and quiet: the session asks for a new connection
+    (recycle,) = harness.open_requests
+    assert recycle.reason == "recycle"
+    harness.drop(1006, "gone")
+    # The connection already opening serves the outage: no second one is asked for.
+    assert not of_type(outputs_of_last_step(harness), effects.OpenConnection)
+    assert harness.session.reconnecting
+    harness.reconnect()
+    harness.settle()
+    (reconnected,) = of_type(all_outputs(harness), events.ReconnectedEvent)
+    assert reconnected.attempt == 1
+    assert not of_type(all_outputs(harness), events.SessionRecycledEvent)
+
+
+def test_a_replayed_item_the_server_refuses_does_not_hold_the_reconnection_up() -> None:
+    harness = started()
+    harness.handle(inputs.SendMessage(message="Remember this"))
+    harness.settle()
+    harness.drop(1006, "gone")
+    harness.reconnect()
+    creates = of_type(outputs_of_last_step(harness), wire.ConversationItemCreate)
+    refused = {
+        "type": "error",
+        "event_id": "event_refusal",
+        "error": {
+            "type": "invalid_request_error",
+            "code": "invalid_value",
+            "message": "The item id is already in use.",
+            "param": "item.id",
+            "event_id": creates[0].event_id,
+        },
+    }
+    harness.handle(json.dumps(refused))
+    harness.settle()
+    outputs = all_outputs(harness)
+    assert [e.code for e in of_type(outputs, events.ErrorEvent)] == ["invalid_value"]
+    (reconnected,) = of_type(outputs, events.ReconnectedEvent)
+    assert reconnected.items_replayed == len(creates)
+
+
+def test_a_response_before_the_last_echo_ends_the_move() -> None:
+    # The server answers in order: a response it starts comes after every replayed item.
+    harness = started()
+    harness.handle(inputs.SendMessage(message="Remember this"))
+    harness.settle()
+    harness.drop(1006, "gone")
+    harness.reconnect()
+    created = {
+        "type": "response.created",
+        "event_id": "event_early",
+        "response": {"id": "resp_early", "object": "realtime.response", "status": "in_progress"},
+    }
+    outputs = harness.handle(json.dumps(created))
+    assert of_type(list(outputs), events.ReconnectedEvent)
+
+
+def test_a_reconnect_before_the_first_instructions_waits_for_them() -> None:
+    dynamic = Agent(name="Dynamic", instructions=lambda context: "Be brief.")
+    harness = Harness(dynamic)
+    (request,) = harness.instruction_requests
+    harness.drop(1006, "gone")
+    harness.reconnect()
+    assert not of_type(outputs_of_last_step(harness), wire.SessionUpdate)  # not yet
+    harness.resolve_instructions(request, "Be brief.")
+    (update,) = of_type(outputs_of_last_step(harness), wire.SessionUpdate)
+    assert update.session["instructions"] == "Be brief."
+    harness.settle()
+    check_all(harness.transcript, settled=True)
