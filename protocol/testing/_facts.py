@@ -114,6 +114,7 @@ class Facts:
         self.speaking = False
         self.vad_turn = False
         self.owed: str | None = None  # a VAD turn the server owes its response
+        self.shown: set[str] = set()  # items the server showed (added or done), ever
 
     def feed(self, step: Step) -> None:
         if step.error is None:
@@ -176,7 +177,9 @@ class Facts:
     def _gone(self, here: Position) -> None:
         """What the server was doing is gone: the session asks again for what it owed."""
         resume = self.in_flight is not None
-        if self.owed is not None and self.owed in self.previous:
+        if self.owed is not None and self.owed in self.shown:
+            # The session asks for the answer of a turn it has seen; one committed but never
+            # shown goes back as its audio, which the new server's VAD answers.
             resume = True
         for response_id in sorted(self.active - self.out_of_band):
             made_calls = bool(self.response_calls.get(response_id))
@@ -338,6 +341,7 @@ class Facts:
         item = event.item
         if not isinstance(event, wire.ResponseOutputItemDone) and isinstance(item.get("id"), str):
             self.previous[item["id"]] = event.previous_item_id
+            self.shown.add(item["id"])
         if item.get("type") != "function_call" or not isinstance(item.get("call_id"), str):
             return
         call_id = item["call_id"]
