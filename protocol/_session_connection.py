@@ -217,11 +217,9 @@ class SessionConnection(SessionServer):
         )
 
     def _on_connect_failed(self, event: inputs.ConnectFailed) -> None:
-        if self._opening is None:
+        if self._opening is None:  # also once closed: closing forgets the open under way
             raise LocalProtocolError("ConnectFailed answers an OpenConnection, and none is open")
         kind, self._opening = self._opening, None
-        if self._state == "closed":
-            return
         reason = self._redact(event.reason) if self._redact else event.reason
         if self._state == "reconnecting":
             if retryable_failure(event.status, permanent=event.permanent):

@@ -389,3 +389,50 @@ def test_a_reconnect_before_the_first_instructions_waits_for_them() -> None:
     assert update.session["instructions"] == "Be brief."
     harness.settle()
     check_all(harness.transcript, settled=True)
+
+
+def test_a_recycle_that_fails_keeps_the_old_connection_and_tries_again() -> None:
+    harness = started(RunConfig(recycle_after_s=10.0))
+    harness.advance(11.0)
+    harness.fail_connect(503)
+    (error,) = of_type(outputs_of_last_step(harness), events.ErrorEvent)
+    assert error.code == "recycle_failed"
+    assert not harness.session.reconnecting and not harness.session.closed
+    harness.handle(inputs.SendMessage(message="still here"))  # the old connection serves
+    harness.settle()
+    harness.advance(ReconnectPolicy().delay(2))  # a little later, quiet: again
+    (again,) = harness.open_requests
+    assert again.reason == "recycle"
+    harness.reconnect()
+    harness.settle()
+    (recycled,) = of_type(all_outputs(harness), events.SessionRecycledEvent)
+    assert recycled.age_s == pytest.approx(11.5) and recycled.items_replayed == 2
+
+
+def test_a_commit_whose_audio_did_not_fit_still_ends_the_turn() -> None:
+    policy = ReconnectPolicy(max_buffered_audio_s=0.05)
+    harness = started(RunConfig(reconnect=policy, model_settings=PUSH_TO_TALK.model_settings))
+    harness.drop(1006, "gone")
+    harness.handle(inputs.SendAudio(data=bytes(4800), commit=True))  # 0.1 s: too long
+    assert of_type(outputs_of_last_step(harness), events.ErrorEvent)
+    reconnected_at = len(harness.transcript.steps)
+    harness.reconnect()
+    harness.settle()
+    after = [o for step in harness.transcript.steps[reconnected_at:] for o in step.outputs]
+    assert of_type(after, wire.InputAudioBufferCommit)
+
+
+def test_a_connect_failed_that_answers_no_request_is_refused() -> None:
+    harness = started()
+    with pytest.raises(LocalProtocolError, match="answers an OpenConnection, and none is open"):
+        harness.handle(inputs.ConnectFailed(reason="refused"))
+
+
+def test_a_connect_failed_after_the_close_is_refused_too() -> None:
+    # Closing forgets the attempt under way (the driver drops its answer once closed).
+    harness = started()
+    harness.drop(1006, "gone")
+    harness.handle(inputs.Close())
+    with pytest.raises(LocalProtocolError, match="none is open"):
+        harness.fail_connect(503)
+    assert harness.session.closed
