@@ -31,6 +31,7 @@ class Track:
         "cut",
         "fmt",
         "received_bytes",
+        "replayed",
         "reported_ms",
         "response_id",
         "started_at",
@@ -44,6 +45,7 @@ class Track:
         self.started_at = now
         self.reported_ms: float | None = None
         self.cut = False
+        self.replayed = False  # sent again as text on a new connection: cut here only
 
     @property
     def received_ms(self) -> float:
@@ -81,6 +83,12 @@ class Playback:
 
     def get(self, item_id: str) -> Track | None:
         return self._tracks.get(item_id)
+
+    def replayed(self) -> None:
+        """The conversation was sent again to a new connection, assistant audio as text: an
+        interruption still stops the listener, but the server has no audio to cut."""
+        for track in self._tracks.values():
+            track.replayed = True
 
     def report(self, item_id: str, ms: float) -> None:
         """``AudioPlayed``: the application has played ``ms`` of the item (kept monotonic)."""

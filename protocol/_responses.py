@@ -18,6 +18,9 @@ order). If a refusal still comes later (two server responses ran before ours arr
 request is brought back and deferred: late, but never lost. Any other error naming our
 request ends it too, and the next deferred request goes out. Out-of-band responses
 (``conversation: "none"``) never count and never wait.
+
+While the session has no connection (``hold``) nothing is active any more and every request
+is deferred; ``resume`` sends the deferred one on the new connection.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ class ResponseGate:
         "active_id",
         "deferred",
         "deferred_params",
+        "held",
         "in_flight",
         "in_flight_params",
         "last_sent",
@@ -66,6 +70,7 @@ class ResponseGate:
         self.deferred = False
         self.deferred_params: dict[str, Any] | None = None
         self.last_sent: str | None = None  # the event id of our latest response.create
+        self.held = False  # no connection: requests wait for ``resume``
 
     @property
     def busy(self) -> bool:
@@ -73,7 +78,7 @@ class ResponseGate:
 
     def request(self, params: dict[str, Any] | None = None) -> ResponseCreate | None:
         """A response is wanted: the event to send now, or None when it was deferred."""
-        if self.busy:
+        if self.busy or self.held:
             self.deferred = True
             if params is not None:
                 self.deferred_params = params
@@ -103,10 +108,28 @@ class ResponseGate:
         return self._next()
 
     def _next(self) -> ResponseCreate | None:
-        if self.deferred and not self.busy:
+        if self.deferred and not self.busy and not self.held:
             params, self.deferred, self.deferred_params = self.deferred_params, False, None
             return self._create(params)
         return None
+
+    def hold(self) -> tuple[bool, dict[str, Any] | None]:
+        """The connection is gone, and with it every response of the server: none is active
+        or in flight any more, and requests wait for ``resume``. Returns whether our request
+        was in flight (never answered: the caller asks again), and its parameters. A
+        response created since it went out is taken as its answer (the refusal that would
+        say otherwise can no longer come): the caller deals with it as the active one."""
+        lost = (self.in_flight is not None and self.maybe_ours is None, self.in_flight_params)
+        self.active_id = self.in_flight = self.maybe_ours = self.last_sent = None
+        self.in_flight_params = None
+        self.presumed_served = Recent(16)
+        self.held = True
+        return lost
+
+    def resume(self) -> ResponseCreate | None:
+        """A new connection: the deferred request, if any, goes out now."""
+        self.held = False
+        return self._next()
 
     def refused(self, event_id: str | None) -> None:
         """The server refused a ``response.create``: one is active. Ours is deferred again.

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import attrs
+
 from . import events, wire
 from ._session_state import str_or_none
 from ._session_tools import SessionTools
 from .audio.formats import AudioFormat
 from .errors import RemoteProtocolError
 from .items import (
+    FunctionCall,
     OutputAudio,
     OutputText,
     item_from_wire,
@@ -43,6 +46,9 @@ class SessionServer(SessionTools):
             self._server_interrupts = (
                 isinstance(detection, dict)
                 and detection.get("interrupt_response", True) is not False
+            )
+            self._server_creates = (
+                isinstance(detection, dict) and detection.get("create_response", True) is not False
             )
         if isinstance(audio_in, dict) and "format" in audio_in:
             self._input_format = AudioFormat.from_wire(audio_in["format"])
@@ -255,6 +261,14 @@ class SessionServer(SessionTools):
         if item.id is None:
             raise RemoteProtocolError(f"{event.type}: the item has no id", field="item.id")
         previous = getattr(event, "previous_item_id", None)
+        if isinstance(event, wire.ConversationItemAdded) and item.id in self._placing:
+            # A call a replay held back, sent again at the end: it moves to where the
+            # server put it (no predecessor: first).
+            self._placing.discard(item.id)
+            self.history.delete(item.id)
+            self.history.upsert(item, previous, at_start=previous is None)
+            self._emit(events.HistoryUpdatedEvent(item_id=item.id, item=item))
+            return
         if self.history.upsert(item, previous):
             self._emit(events.HistoryAddedEvent(item=item, previous_item_id=previous))
         else:
@@ -271,6 +285,10 @@ class SessionServer(SessionTools):
             self._on_item(event)  # beta has no conversation.item.done: this is the final item
 
     def _on_arguments_done(self, event: wire.ResponseFunctionCallArgumentsDone) -> None:
+        item = self.history.get(event.item_id)
+        if isinstance(item, FunctionCall) and not item.arguments:
+            # The item's own done may never come (a drop): the history has the call whole.
+            self.history.upsert(attrs.evolve(item, arguments=event.arguments))
         self._function_call(event.call_id, event.name, event.arguments, event.response_id)
 
     def _on_item_deleted(self, event: wire.ConversationItemDeleted) -> None:
@@ -284,6 +302,11 @@ class SessionServer(SessionTools):
                 "conversation.item.truncated: negative audio_end_ms or content_index",
                 event_type=event.type,
                 field="audio_end_ms",
+            )
+        track = self._playback.get(event.item_id)
+        if track is not None:
+            self._note_heard(
+                event.item_id, event.content_index, event.audio_end_ms, track.received_ms
             )
         if self.history.truncate_audio(event.item_id, event.content_index, event.audio_end_ms):
             self._emit(

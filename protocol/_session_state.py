@@ -13,8 +13,10 @@ import attrs
 
 from . import effects, events, inputs, wire
 from ._guardrails import GuardrailText
+from ._input_audio import InputAudioLog
 from ._playback import Playback, Track
 from ._recent import Recent, RecentMap
+from ._reconnect import OwnItems, heard_text
 from ._responses import ResponseGate
 from ._tool_calls import Call, ToolCalls
 from .agent import Agent
@@ -101,6 +103,7 @@ class SessionState:
         self._input_format: AudioFormat = PCM16  # what SendAudio must hold whole samples of
         self._turn_detection_on = True  # the server's default is server VAD
         self._server_interrupts = True
+        self._server_creates = True  # its VAD answers a turn with a response
         self._updates_in_flight: list[str] = []  # our session.updates not yet answered
         self._create_sent: tuple[str, float] | None = None  # our last response.create, and when
         # Active responses' agents and create times, popped at their done. Bounded: a
@@ -116,6 +119,15 @@ class SessionState:
         self._usage_totals = [0, 0, 0]  # total, input, output tokens
         self._out: list[Output] = []
         self._note_settings(self._settings)
+        # Surviving connections (``_session_connection``): what a replay needs, kept only
+        # when the session may move to another connection at all.
+        resilient = self.config.reconnect is not None or self.config.recycle_after_s is not None
+        self._own = OwnItems() if resilient else None
+        self._input_log = InputAudioLog() if resilient else None
+        self._user_speaking = False
+        self._start_request: str | None = None  # the first start's ResolveInstructions
+        self._held_calls: dict[str, str] = {}  # call id -> its item's id (a replay's)
+        self._placing: set[str] = set()  # held calls sent again: placed by the server's echo
 
     # -- the interface ---------------------------------------------------------------------
 
@@ -176,6 +188,20 @@ class SessionState:
     def _emit(self, output: Output) -> None:
         self._out.append(output)
 
+    def _created(self, item: dict[str, Any]) -> None:
+        """An item the session creates itself: a new connection gets it again, unless the
+        server has echoed it by then."""
+        if self._own is not None:
+            self._own.sent(item)
+
+    def _connection_ready(self) -> None:
+        """The model is configured on this connection: the commands that waited go now (the
+        connection layer sends the conversation again first, after a new connection)."""
+        self._state = "ready"
+        while self._queued and self._state == "ready":
+            queued = self._queued.popleft()
+            self._commands[type(queued)](queued)
+
     def _send_session_update(self, *, first: bool = False) -> None:
         settings = self._settings
         if first:
@@ -216,6 +242,7 @@ class SessionState:
         self._server_interrupts = (
             detection is not None and detection.interrupt_response is not False
         )
+        self._server_creates = detection is not None and detection.create_response is not False
 
     # -- interruption and truncation --------------------------------------------------------
 
@@ -247,7 +274,6 @@ class SessionState:
         if track.response_id not in self._silenced:
             self._silenced.add(track.response_id)
         event, end_ms = self._playback.cut(item_id, track, self._now)
-        self._interrupted_at[item_id] = self._now
         self._emit(
             events.AudioInterruptedEvent(
                 response_id=track.response_id,
@@ -256,7 +282,32 @@ class SessionState:
                 audio_end_ms=end_ms,
             )
         )
+        if track.replayed:
+            return  # the server has the item as text: nothing to cut there
+        if self._state == "reconnecting":
+            self._cut_here(item_id, track, end_ms)  # no server to cut it and say so
+            return
+        self._interrupted_at[item_id] = self._now
         self._emit(event)
+
+    def _cut_here(self, item_id: str, track: Track, end_ms: int) -> None:
+        """What the server's ``truncated`` (or ``deleted``) would do to the history."""
+        if end_ms <= 0:
+            if self.history.delete(item_id) is not None:
+                self._emit(events.HistoryUpdatedEvent(item_id=item_id, item=None))
+            return
+        self._note_heard(item_id, track.content_index, end_ms, track.received_ms)
+        if self.history.truncate_audio(item_id, track.content_index, end_ms):
+            self._emit(events.HistoryUpdatedEvent(item_id=item_id, item=self.history.get(item_id)))
+
+    def _note_heard(self, item_id: str, index: int, end_ms: float, received_ms: float) -> None:
+        """Before a cut drops the transcript: keep the part of it that was heard."""
+        item = self.history.get(item_id)
+        content = getattr(item, "content", ())
+        part = content[index] if 0 <= index < len(content) else None
+        transcript = getattr(part, "transcript", None)
+        if transcript:
+            self.history.set_heard(item_id, heard_text(transcript, end_ms, received_ms))
 
     def _on_audio_played(self, event: inputs.AudioPlayed) -> None:
         self._playback.report(event.item_id, event.ms)

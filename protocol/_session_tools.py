@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import attrs
+
 from . import effects, events, inputs, wire
 from ._guardrails import GuardrailRun
 from ._session_state import SessionState
@@ -12,6 +14,7 @@ from ._tool_calls import Call, CallState
 from .agent import Agent, FunctionTool, Handoff, ToolArgumentsError
 from .errors import LocalProtocolError
 from .items import (
+    FunctionCall,
     function_call_output,
     item_to_wire,
     user_text,
@@ -31,6 +34,8 @@ class SessionTools(SessionState):
         if agent.instructions_are_dynamic:
             request_id = self._ids()
             self._awaiting[request_id] = (agent, handoff)
+            if self._state == "starting" and handoff is None:
+                self._start_request = request_id  # the start waits for these
             self._emit(
                 effects.ResolveInstructions(
                     request_id=request_id, agent=agent, context=self.context
@@ -55,17 +60,16 @@ class SessionTools(SessionState):
         self._agent, self._instructions = agent, instructions
         self._active_guardrails = (*agent.output_guardrails, *self.config.output_guardrails)
         first = self._state == "starting"
-        self._send_session_update(first=first)
+        if self._state != "reconnecting":  # else the replay sends the agent's update
+            self._send_session_update(first=first)
         if handoff is not None:
             self._emit(
                 events.HandoffEvent(from_agent=previous, to_agent=agent, call_id=handoff.call_id)
             )
             self._give_output(handoff, _HANDOFF_OUTPUT.format(name=json.dumps(agent.name)))
         if first:
-            self._state = "ready"
-            while self._queued and self._state == "ready":
-                queued = self._queued.popleft()
-                self._commands[type(queued)](queued)
+            self._start_request = None
+            self._connection_ready()
 
     # -- tools and handoffs -----------------------------------------------------------------
 
@@ -193,6 +197,7 @@ class SessionTools(SessionState):
 
     def _give_output(self, call: Call, output: str, *, failed: bool = False) -> None:
         """The call's one output: to subscribers, to the model, then the follow-up if due."""
+        call.output = output
         self._emit(
             events.ToolEndEvent(
                 agent=call.agent,
@@ -202,11 +207,22 @@ class SessionTools(SessionState):
                 failed=failed,
             )
         )
-        self._emit(
-            wire.ConversationItemCreate(
-                item=item_to_wire(function_call_output(call.call_id, output))
-            )
-        )
+        answer = item_to_wire(function_call_output(call.call_id, output))
+        held = self._held_calls.pop(call.call_id, None)
+        if held is None:
+            self._emit(wire.ConversationItemCreate(item=answer))
+        else:
+            # A replay kept the call back (no call without its output): both go now, at
+            # the end, where the server puts an output; the history moves the call where
+            # the server's echo says it went (``_placing``). Put back in its old place, it
+            # could land before items the server has and the session has not seen yet.
+            item = self.history.get(held)
+            if isinstance(item, FunctionCall):
+                self._placing.add(held)
+                self._emit(
+                    wire.ConversationItemCreate(item=item_to_wire(attrs.evolve(item, status=None)))
+                )
+            self._emit(wire.ConversationItemCreate(previous_item_id=held, item=answer))
         due = self._calls.finish(call)
         if due is not None or call.response_id is None:
             self._request_response()
@@ -267,8 +283,9 @@ class SessionTools(SessionState):
             )
         )
         self._interrupt(cancel=True, only=run.response_id)
-        notice = user_text(f"guardrail triggered: {', '.join(event.tripped)}")
-        self._emit(wire.ConversationItemCreate(item=item_to_wire(notice)))
+        notice = item_to_wire(user_text(f"guardrail triggered: {', '.join(event.tripped)}"))
+        self._created(notice)
+        self._emit(wire.ConversationItemCreate(item=notice))
         self._request_response()
 
     # -- the end of a response --------------------------------------------------------------

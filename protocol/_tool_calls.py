@@ -60,6 +60,7 @@ class Call:
     state: CallState
     parsed: dict[str, Any] = attrs.Factory(dict)
     deadline: float | None = None
+    output: str | None = None  # once given: a replay sends it with the call
 
 
 @attrs.define(kw_only=True, eq=False)
@@ -128,6 +129,21 @@ class ToolCalls:
         entry = self._response(response_id)
         entry.ended, entry.wants_follow_up = True, follow_up
         return self._due(response_id, entry)
+
+    def made_calls(self, response_id: str) -> bool:
+        """The response made calls whose follow-up is still to be decided."""
+        entry = self._responses.get(response_id)
+        return entry is not None and (entry.batch or bool(entry.unanswered))
+
+    def outputs(self) -> dict[str, str]:
+        """The outputs of the finished calls still remembered, by call id."""
+        return {
+            call_id: call.output for call_id, call in self._done.items() if call.output is not None
+        }
+
+    def pending_ids(self) -> list[str]:
+        """The calls still owing their output."""
+        return list(self._pending)
 
     def owe_unfollowed(self, response_id: str) -> bool:
         """The response has ended wanting no follow-up, and some of its calls still owe an

@@ -8,13 +8,20 @@ deterministic, and how a tool that hangs can never hang the protocol.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
 from .agent import Agent, FunctionTool, Handoff, OutputGuardrail
 
-__all__ = ["CallTool", "CloseConnection", "Effect", "ResolveInstructions", "RunGuardrails"]
+__all__ = [
+    "CallTool",
+    "CloseConnection",
+    "Effect",
+    "OpenConnection",
+    "ResolveInstructions",
+    "RunGuardrails",
+]
 
 
 @attrs.frozen(kw_only=True)
@@ -68,4 +75,23 @@ class CloseConnection:
     reason: str = ""
 
 
-Effect = CallTool | RunGuardrails | ResolveInstructions | CloseConnection
+@attrs.frozen(kw_only=True)
+class OpenConnection:
+    """Open a new connection to the server and make it the session's; answer
+    ``inputs.Connected`` once it is open, or ``inputs.ConnectFailed``.
+
+    ``reason="reconnect"``: the connection dropped. Wait ``delay_s``, plus a random extra of
+    up to ``jitter_s`` (the session draws no random numbers), then open. ``"recycle"``: the
+    connection is old (``RunConfig.recycle_after_s``) and the session is quiet. Open the new
+    one while the old one still runs (no wait), then switch: the session's outputs from
+    ``Connected`` on go to the new connection; close the old one (code 1000) and report
+    nothing of its end. ``attempt`` counts the attempts of this outage (or recycle) from 1.
+    """
+
+    reason: Literal["reconnect", "recycle"]
+    attempt: int = 1
+    delay_s: float = 0.0
+    jitter_s: float = 0.0
+
+
+Effect = CallTool | RunGuardrails | ResolveInstructions | CloseConnection | OpenConnection

@@ -32,7 +32,10 @@ __all__ = [
     "HistoryUpdatedEvent",
     "InputAudioTimeoutTriggeredEvent",
     "RawModelEvent",
+    "ReconnectedEvent",
+    "ReconnectingEvent",
     "SessionEvent",
+    "SessionRecycledEvent",
     "ToolApprovalRequiredEvent",
     "ToolEndEvent",
     "ToolStartEvent",
@@ -231,6 +234,53 @@ class ConnectionClosedEvent:
 
 
 @attrs.frozen(kw_only=True)
+class ReconnectingEvent:
+    """The connection dropped (or an attempt to replace it failed): the session asks for
+    attempt ``attempt`` in ``delay_s`` seconds (plus the driver's jitter). ``code`` and
+    ``reason`` say what ended the connection or the attempt (for a refused handshake,
+    ``code`` is its HTTP status). Commands wait meanwhile (docs/resilience.md)."""
+
+    attempt: int
+    delay_s: float
+    code: int | None
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class ReconnectedEvent:
+    """A new connection holds the conversation again, at attempt ``attempt``.
+
+    ``downtime_s``: from the drop to the moment the new connection had taken the replay
+    (the server's answer to its last item). ``items_replayed``: history items sent again.
+    ``items_left_out``: items that could not be (a call never completed, a user audio turn
+    with neither transcript nor audio kept...); they left the history too.
+    ``audio_dropped_ms``: user audio that did not fit the buffer while reconnecting.
+    """
+
+    attempt: int
+    downtime_s: float
+    items_replayed: int
+    items_left_out: int = 0
+    audio_dropped_ms: float = 0.0
+
+
+@attrs.frozen(kw_only=True)
+class SessionRecycledEvent:
+    """The session moved to a new connection before the server's cap on a session's age
+    (``RunConfig.recycle_after_s``), at a quiet moment, the old connection closed.
+
+    ``age_s``: how old the old connection was. ``downtime_s``: from the switch to the
+    moment the new connection had taken the replay. ``items_replayed`` and
+    ``items_left_out`` as in ``ReconnectedEvent``.
+    """
+
+    age_s: float
+    downtime_s: float
+    items_replayed: int
+    items_left_out: int = 0
+
+
+@attrs.frozen(kw_only=True)
 class EventsDroppedEvent:
     """This subscriber fell behind and lost events of a kind it can do without.
 
@@ -272,5 +322,8 @@ SessionEvent = (
     | UsageEvent
     | TurnMetricsEvent
     | ConnectionClosedEvent
+    | ReconnectingEvent
+    | ReconnectedEvent
+    | SessionRecycledEvent
     | EventsDroppedEvent
 )

@@ -86,6 +86,7 @@ class History:
     _tail: str | None = attrs.field(init=False, default=None, repr=False)
     _pending: dict[str, dict[int, list[str]]] = attrs.field(init=False, factory=dict, repr=False)
     _truncated: dict[str, tuple[int, int]] = attrs.field(init=False, factory=dict, repr=False)
+    _heard: dict[str, str] = attrs.field(init=False, factory=dict, repr=False)
 
     # ---- structure
 
@@ -133,6 +134,7 @@ class History:
         self._nodes.clear()
         self._pending.clear()
         self._truncated.clear()
+        self._heard.clear()
         self._head = self._tail = None
 
     def get(self, item_id: str) -> Item | None:
@@ -247,6 +249,18 @@ class History:
         """``(content_index, audio_end_ms)`` of the item's truncation, or None."""
         return self._truncated.get(item_id)
 
+    def set_heard(self, item_id: str, text: str) -> bool:
+        """Record what the listener heard of a cut assistant item (an estimate of its
+        transcript up to the cut), which a replay sends instead of the whole reply."""
+        if item_id not in self._nodes:
+            return False
+        self._heard[item_id] = text
+        return True
+
+    def heard(self, item_id: str) -> str | None:
+        """What was heard of a cut item (``set_heard``), or None when it was not cut."""
+        return self._heard.get(item_id)
+
     # ---- internals
 
     def _link(self, item_id: str, node: _Node, prev: str | None, nxt: str | None) -> None:
@@ -273,6 +287,7 @@ class History:
             self._nodes[node.next].prev = node.prev
         self._pending.pop(item_id, None)
         self._truncated.pop(item_id, None)
+        self._heard.pop(item_id, None)
 
     def _buffer(self, item_id: str, key: int, delta: str) -> None:
         chunks = self._pending.setdefault(item_id, {}).setdefault(key, [])

@@ -31,6 +31,7 @@ __all__ = [
     "AudioPlayed",
     "ClearAudio",
     "Close",
+    "ConnectFailed",
     "Connected",
     "ConnectionLost",
     "GuardrailResult",
@@ -51,9 +52,19 @@ __all__ = [
 # -- the connection ------------------------------------------------------------------------
 
 
+def _status_code(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 100 <= value <= 599:
+        raise LocalProtocolError(
+            f"{type(instance).__name__}.{attribute.name} must be an HTTP status (100..599) or"
+            f" None, got {value!r}"
+        )
+
+
 @attrs.frozen(kw_only=True)
 class Connected:
-    """The transport is open: the session configures the model and starts."""
+    """The transport is open: the session configures the model and starts. After an
+    ``effects.OpenConnection``: the new connection is open and is now the session's; the
+    session replays the conversation onto it."""
 
 
 @attrs.frozen(kw_only=True)
@@ -62,6 +73,20 @@ class ConnectionLost:
 
     code: int | None = None
     reason: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class ConnectFailed:
+    """The connection an ``effects.OpenConnection`` asked for could not be opened.
+
+    ``status`` is the handshake's HTTP status when the server answered with one (401, 429,
+    503...), None for a network error or a timeout. ``permanent`` says the driver knows that
+    trying again cannot help (no API key, a malformed URL). ``reason`` says what happened.
+    """
+
+    reason: str = attrs.field(default="", validator=any_str)
+    status: int | None = attrs.field(default=None, validator=optional(_status_code))
+    permanent: bool = attrs.field(default=False, validator=boolean)
 
 
 @attrs.frozen(kw_only=True)
@@ -260,6 +285,7 @@ class TimerFired:
 Input = (
     Connected
     | ConnectionLost
+    | ConnectFailed
     | Close
     | SendMessage
     | SendAudio

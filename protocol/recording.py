@@ -288,6 +288,7 @@ def encode_input(event: inputs.Input, *, clock_start: float, audio: AudioPolicy)
 
 
 _PLAIN: Final = (
+    inputs.ConnectFailed,
     inputs.Close,
     inputs.ClearAudio,
     inputs.Interrupt,

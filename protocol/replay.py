@@ -10,6 +10,11 @@ verdicts, instructions) and each timer tick. ``replay`` feeds them to a fresh ``
 the session emits with the recorded one, in order. The session's effects are not performed:
 their recorded answers come in as the inputs they were.
 
+A session that changed connections replays the same way: with the recorded ``RunConfig``
+the fresh session asks for each new connection (``OpenConnection``) at the same input as the
+recorded one, so each later ``connected`` line answers it; without, the replay names the
+connection it did not ask for.
+
 So a replay that passes proves: *given the same server frames at the same times, the same
 application commands and the same answers from user code, the current code sends the same
 frames.* It does not run the tools again (their outputs are the recorded ones) and says
@@ -142,6 +147,8 @@ def replay(
             if mismatch is None:
                 what = entry.type if isinstance(entry, InputEntry) else type(entry).__name__
                 why = f"the session refused the recorded {what}: {exc}"
+                if isinstance(entry, ConnectedEntry):
+                    why = _unasked_connection(entry, session)
                 mismatch = Mismatch(
                     index=index + 1, line=entry.line, expected=None, got=None, refused=why
                 )
@@ -182,6 +189,18 @@ def compare_frame(
     if path is None:
         return None
     return Mismatch(index=index, line=recorded.line, expected=expected, got=got, path=path)
+
+
+def _unasked_connection(entry: ConnectedEntry, session: Session) -> str:
+    """Why a recorded new connection did not replay: the recorded session asked for one (a
+    reconnect after a drop, a recycle at a quiet moment) and this one did not, at that input."""
+    config = session.config
+    return (
+        f"the recording opens a new connection at t={entry.t:g} s and the session asked for none"
+        f" (the recorded session reconnected or recycled where this one did not: replay it with"
+        f" the RunConfig it ran with; this one has recycle_after_s={config.recycle_after_s!r},"
+        f" reconnect {'on' if config.reconnect is not None else 'off'})"
+    )
 
 
 def _input_of(entry: Entry, agents: Mapping[str, Agent], clock_start: float) -> inputs.AnyInput:

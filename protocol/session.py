@@ -19,8 +19,11 @@ for through effects). The same inputs always give the same outputs.
 
 States: *idle* until ``Connected``; *starting* while the agent's instructions are resolved
 (app commands queue, in order, bounded by ``RunConfig.max_pending_app_inputs``); *ready*;
-*closed* after ``Close`` or ``ConnectionLost`` (app commands then raise ``LocalProtocolError``
-naming why). Within *ready* the concerns are kept by small helpers, each in its own module:
+*reconnecting* after a drop worth retrying, until a new connection has the conversation
+again (``_session_connection``; commands queue); *closed* after ``Close``, a
+``ConnectionLost`` not retried, or attempts run out (app commands then raise
+``LocalProtocolError`` naming why). Within *ready* the concerns are kept by small helpers,
+each in its own module:
 
 - ``ResponseGate`` (``_responses``): at most one default-conversation response, deferred and
   coalesced ``response.create``;
@@ -32,8 +35,9 @@ naming why). Within *ready* the concerns are kept by small helpers, each in its 
 
 The class itself is layered, one file a layer: ``_session_state`` (what is remembered, and the
 moves every part makes: emit, request a response, interrupt), ``_session_tools`` (agents,
-instructions, tool calls, handoffs, guardrails), ``_session_server`` (each server event), and
-this module (``handle``, the connection's life, the application's commands).
+instructions, tool calls, handoffs, guardrails), ``_session_server`` (each server event),
+``_session_connection`` (the connections: a drop survived, a connection recycled), and this
+module (``handle``, the application's commands).
 
 Nothing the server sends makes ``handle`` raise: invalid data becomes an ``ErrorEvent``.
 ``handle`` raises ``LocalProtocolError`` only for the caller's misuse, and then changes
@@ -56,7 +60,7 @@ from typing import Any
 
 from . import effects, events, inputs, wire
 from ._responses import is_out_of_band
-from ._session_server import SessionServer
+from ._session_connection import SessionConnection
 from ._session_state import MAX_APPEND_BYTES, Output
 from .agent import Agent
 from .audio.formats import AudioFormat
@@ -71,7 +75,7 @@ from .wire.codec import Dialect
 __all__ = ["MAX_APPEND_BYTES", "Output", "Session"]
 
 
-class Session(SessionServer):
+class Session(SessionConnection):
     """One conversation with a Realtime model, as a pure state machine (see the module doc)."""
 
     def __init__(
@@ -100,6 +104,7 @@ class Session(SessionServer):
         self._input_handlers: dict[type, Callable[[Any], None]] = {
             inputs.Connected: self._on_connected,
             inputs.ConnectionLost: self._on_connection_lost,
+            inputs.ConnectFailed: self._on_connect_failed,
             inputs.Close: self._on_close,
             inputs.AudioPlayed: self._on_audio_played,
             inputs.ToolResult: self._on_tool_result,
@@ -148,13 +153,15 @@ class Session(SessionServer):
         handler = self._server_handlers.get(type(event))
         if handler is not None:
             out.append(events.RawModelEvent(data=event))  # type: ignore[arg-type]
-            if self._state != "closed":
+            if self._state not in ("closed", "reconnecting"):  # none of a connection gone
                 try:
                     handler(event)
                 except (RemoteProtocolError, LocalProtocolError) as exc:
                     # A local error here means server data reached a part (the History...)
                     # that refuses it: still the server's fault, never a crash.
                     out.append(events.ErrorEvent(code="invalid_server_event", message=str(exc)))
+                if self._recycle_at is not None:
+                    self._maybe_recycle()
             return out
         if isinstance(event, wire.UnknownServerEvent):
             out.append(events.RawModelEvent(data=event))
@@ -162,14 +169,18 @@ class Session(SessionServer):
         command = self._commands.get(type(event))
         if command is not None:
             self._command(event, command)  # type: ignore[arg-type]
-            return out
-        own = self._input_handlers.get(type(event))
-        if own is None:
-            raise LocalProtocolError(
-                f"Session.handle cannot take {type(event).__name__}: give it an input from "
-                "realtime_sansio.protocol.inputs, a server event, or a text frame"
-            )
-        own(event)
+        else:
+            own = self._input_handlers.get(type(event))
+            if own is None:
+                raise LocalProtocolError(
+                    f"Session.handle cannot take {type(event).__name__}: give it an input from "
+                    "realtime_sansio.protocol.inputs, a server event, or a text frame"
+                )
+            own(event)
+        if self._state == "reconnecting":
+            self._offline_filter(out)
+        elif self._recycle_at is not None:
+            self._maybe_recycle()
         return out
 
     def _frame_text(self, frame: str | bytes | bytearray) -> str | bytes:
@@ -183,27 +194,13 @@ class Session(SessionServer):
                 raise RemoteProtocolError(f"malformed frame: {exc}") from None
         return self._redact(frame)
 
-    # -- connection lifecycle ---------------------------------------------------------------
-
-    def _on_connected(self, event: inputs.Connected) -> None:
-        if self._state != "idle":
-            raise LocalProtocolError(f"Connected arrived twice (the session is {self._state})")
-        self._state = "starting"
-        self._start_agent(self._agent, handoff=None)
-
-    def _on_connection_lost(self, event: inputs.ConnectionLost) -> None:
-        if self._state == "closed":
-            return
-        self._state = "closed"
-        # The reason is the server's words: later errors quote it, so it is redacted once here.
-        reason = self._redact(event.reason) if self._redact else event.reason
-        self._closed_why = f"the connection was lost (code {event.code}, {reason or 'no reason'})"
-        self._emit(events.ConnectionClosedEvent(code=event.code, reason=reason))
+    # -- connection lifecycle (the rest is ``_session_connection``'s) --------------------------
 
     def _on_close(self, event: inputs.Close) -> None:
         if self._state == "closed":
             return
         self._state = "closed"
+        self._opening = None
         self._closed_why = "the session was closed"
         self._emit(effects.CloseConnection(code=1000, reason="session closed"))
         self._emit(events.ConnectionClosedEvent(code=1000, reason="session closed"))
@@ -213,6 +210,9 @@ class Session(SessionServer):
             raise LocalProtocolError(f"cannot {type(event).__name__}: {self._closed_why}")
         if isinstance(event, inputs.SendAudio):
             self._check_audio(event.data)  # before it is queued: refused, it changes nothing
+        if self._state == "reconnecting":
+            self._queue_offline(event)
+            return
         if self._state != "ready":
             if len(self._queued) >= self.config.max_pending_app_inputs:
                 raise LocalProtocolError(
@@ -227,14 +227,22 @@ class Session(SessionServer):
 
     def _send_message(self, event: inputs.SendMessage) -> None:
         message = user_text(event.message) if isinstance(event.message, str) else event.message
-        self._emit(wire.ConversationItemCreate(item=item_to_wire(message)))
+        item = item_to_wire(message)
+        self._created(item)
+        self._emit(wire.ConversationItemCreate(item=item))
         self._request_response()
 
     def _send_audio(self, event: inputs.SendAudio) -> None:
         data = event.data
-        for start in range(0, len(data), MAX_APPEND_BYTES):
-            self._emit(wire.InputAudioBufferAppend(audio=data[start : start + MAX_APPEND_BYTES]))
+        if self._input_log is not None:
+            self._append_audio(data)  # kept too, as the tail a new connection would need
+        else:
+            for start in range(0, len(data), MAX_APPEND_BYTES):
+                chunk = data[start : start + MAX_APPEND_BYTES]
+                self._emit(wire.InputAudioBufferAppend(audio=chunk))
         if event.commit:
+            if self._input_log is not None:
+                self._input_log.commit_sent()
             self._emit(wire.InputAudioBufferCommit())
             if not self._turn_detection_on:
                 self._request_response()  # push-to-talk: the commit is the end of the turn
@@ -250,6 +258,8 @@ class Session(SessionServer):
             )
 
     def _clear_audio(self, event: inputs.ClearAudio) -> None:
+        if self._input_log is not None:
+            self._input_log.cleared()
         self._emit(wire.InputAudioBufferClear())
 
     def _interrupt_command(self, event: inputs.Interrupt) -> None:
@@ -272,6 +282,12 @@ class Session(SessionServer):
         else:
             typed = wire.RawClientEvent(payload=dict(raw))
             params = typed.payload.get("response")
+        if typed.type == "conversation.item.create":
+            item = typed.item if isinstance(typed, wire.ConversationItemCreate) else None
+            if item is None and isinstance(typed, wire.RawClientEvent):
+                item = typed.payload.get("item")
+            if isinstance(item, dict):
+                self._created(item)
         if typed.type != "response.create" or is_out_of_band(params):
             self._emit(typed)  # out of band: never waits, never blocks
         else:

@@ -160,7 +160,7 @@ def test_commands_queued_for_the_start_are_busy() -> None:
 def test_a_closed_session_is_not_busy() -> None:
     s = started()
     s.handle(inputs.SendMessage(message="hi"))
-    s.handle(inputs.ConnectionLost(code=1006))
+    s.handle(inputs.ConnectionLost(code=1000))  # a normal close: not retried
     assert not s.busy
 
 

@@ -3,7 +3,9 @@
 The agent has every kind of tool the Session treats differently: a plain one, one that fails,
 a slow one with a timeout that is answered late or never, one that needs approval, a handoff
 to a second agent (with dynamic instructions and a tool of its own), and an output guardrail.
-It runs under server VAD and under push-to-talk. On top of the kit's invariants, every client
+It runs under server VAD and under push-to-talk, and the connection drops at any moment
+(the kit's ``drops``: the session reconnects, attempts fail or open to a fresh server, and
+the invariants hold across connections). On top of the kit's invariants, every client
 event the session emits and every server event the model emits must validate against the
 ``openai`` package's GA models (client events with extra fields forbidden).
 """

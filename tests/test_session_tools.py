@@ -216,8 +216,12 @@ def test_a_cancelled_responses_calls_get_outputs_but_no_follow_up() -> None:
 # -- timeouts --------------------------------------------------------------------------------
 
 
+# No recycling in these: its deadline would be the timer otherwise.
+NO_RECYCLE = RunConfig(recycle_after_s=None)
+
+
 def test_a_tool_that_does_not_answer_in_time_gets_an_error_output() -> None:
-    feed = _calling(config=RunConfig(tool_timeout_s=5.0))
+    feed = _calling(config=RunConfig(tool_timeout_s=5.0, recycle_after_s=None))
     assert feed.session.get_timer() is None
     out = feed(args_done("r1", "call_1", "get_weather", OSLO), now=100.0)
     assert one(out, effects.CallTool).timeout_s == 5.0
@@ -259,7 +263,7 @@ def test_a_tools_own_timeout_wins_over_the_run_configs() -> None:
 
 
 def test_no_timeout_means_no_timer() -> None:
-    feed = _calling(config=RunConfig(tool_timeout_s=None))
+    feed = _calling(config=RunConfig(tool_timeout_s=None, recycle_after_s=None))
     out = feed(args_done("r1", "call_1", "get_weather", OSLO))
     assert one(out, effects.CallTool).timeout_s is None
     assert feed.session.get_timer() is None
@@ -273,7 +277,7 @@ def _approval_agent() -> Agent:
 
 
 def test_a_tool_needing_approval_waits_for_it() -> None:
-    feed = _calling(_approval_agent())
+    feed = _calling(_approval_agent(), config=NO_RECYCLE)
     out = feed(args_done("r1", "call_1", "refund", '{"n": 30}'))
     asked = one(out, events.ToolApprovalRequiredEvent)
     assert (asked.call_id, asked.tool.name, asked.arguments) == ("call_1", "refund", '{"n": 30}')

@@ -227,6 +227,17 @@ class Timeline:
             self.line(f"error {event.code or event.type or ''}: {event.message}")
         elif isinstance(event, events.ConnectionClosedEvent):
             self.closed = describe_close(event.code, event.reason)
+        elif isinstance(event, events.ReconnectingEvent):
+            self.line(
+                f"connection lost ({describe_close(event.code, event.reason)}): reconnecting,"
+                f" attempt {event.attempt} in {event.delay_s:.2f} s"
+            )
+        elif isinstance(event, events.ReconnectedEvent | events.SessionRecycledEvent):
+            what = "reconnected" if isinstance(event, events.ReconnectedEvent) else "recycled"
+            self.line(
+                f"{what}: {_plural(event.items_replayed, 'item')} replayed,"
+                f" {event.downtime_s * 1000:.0f} ms of downtime"
+            )
 
     def _end(self, event: events.AgentEndEvent) -> None:
         # The response that makes a handoff ends under the new agent; name the one that began.

@@ -1,7 +1,9 @@
 """The in-memory transport: two connected endpoints, no network, the same driver code.
 
 ``FakeServerTransport`` is the one applications use: a client end whose server end is the
-fake Realtime server, hosted in the same event loop.
+fake Realtime server, hosted in the same event loop. ``FakeServerConnections`` makes one per
+connection, each to a fresh fake server, for a session that reconnects or recycles
+(``run(transport_factory=FakeServerConnections())``).
 
 ``memory_pair()`` gives a client end and a server end joined by bounded anyio streams (a
 frame is a ``str``; ``max_frames`` frames may wait in each direction, then ``send`` waits:
@@ -12,17 +14,30 @@ reason passed to the other side as ``ConnectionClosed``.
 from __future__ import annotations
 
 import time
+from collections import deque
 from types import TracebackType
 
 import anyio
 import anyio.abc
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from realtime_sansio.protocol.fake import (
+    FakeRealtimeServer,
+    FakeScript,
+    FakeServerConfig,
+    FakeServers,
+)
 from realtime_sansio.protocol.fake.host import ServerCore
 
 from .base import ClosingOnExit, ConnectionClosed
 from .hosting import host_connection
 
-__all__ = ["DEFAULT_MAX_FRAMES", "FakeServerTransport", "MemoryEndpoint", "memory_pair"]
+__all__ = [
+    "DEFAULT_MAX_FRAMES",
+    "FakeServerConnections",
+    "FakeServerTransport",
+    "MemoryEndpoint",
+    "memory_pair",
+]
 
 DEFAULT_MAX_FRAMES = 256
 """Frames that may wait in each direction before ``send`` waits for the reader."""
@@ -85,6 +100,11 @@ def memory_pair(
     return client, server
 
 
+def _epoch() -> float:
+    """The Unix time at the event loop's time 0, for the dates a fake session reports."""
+    return time.time() - anyio.current_time()
+
+
 class FakeServerTransport:
     """A client transport wired in memory to a server core run in the same event loop.
 
@@ -107,9 +127,7 @@ class FakeServerTransport:
 
     async def __aenter__(self) -> FakeServerTransport:
         if self._core is None:
-            from realtime_sansio.protocol.fake import FakeRealtimeServer
-
-            self._core = FakeRealtimeServer(epoch=time.time() - anyio.current_time())
+            self._core = FakeRealtimeServer(epoch=_epoch())
         client, server = memory_pair(self._max_frames)
         group = anyio.create_task_group()
         await group.__aenter__()
@@ -142,3 +160,36 @@ class FakeServerTransport:
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         await self._endpoint().close(code, reason)
+
+
+class FakeServerConnections:
+    """Connections to the fake server as the real one gives them, for
+    ``run(transport_factory=...)``: each call is a ``FakeServerTransport`` (not yet
+    connected) to a fresh ``FakeRealtimeServer`` (``fake.FakeServers``: the same config, the
+    script for its first ``script.connections`` connections, ids that never repeat), so two
+    connections can be open at once, as a recycle has them. ``servers`` holds the servers of
+    the last ``MAX_KEPT`` connections, oldest first, for a test to look into.
+    """
+
+    MAX_KEPT = 16
+
+    def __init__(
+        self,
+        config: FakeServerConfig | None = None,
+        *,
+        script: FakeScript | None = None,
+        max_frames: int = DEFAULT_MAX_FRAMES,
+    ) -> None:
+        self._servers = FakeServers(config, script=script)
+        self._max_frames = max_frames
+        self.servers: deque[FakeRealtimeServer] = deque(maxlen=self.MAX_KEPT)
+
+    @property
+    def count(self) -> int:
+        """How many connections were made."""
+        return self._servers.count
+
+    def __call__(self) -> FakeServerTransport:
+        server = self._servers(epoch=_epoch())
+        self.servers.append(server)
+        return FakeServerTransport(server, max_frames=self._max_frames)

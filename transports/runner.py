@@ -16,6 +16,7 @@ event at a time, in the order the loop produced them.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import json
 import os
@@ -28,6 +29,7 @@ from typing import Any
 import anyio
 import anyio.abc
 import anyio.lowlevel
+import attrs
 import sniffio
 from realtime_sansio.protocol import (
     Agent,
@@ -51,6 +53,7 @@ from realtime_sansio.protocol.items import UserMessage
 
 from .auth import ApiKeyError, Redactor, connection_secrets, resolve_api_key
 from .base import ConnectionClosed, Transport
+from .connections import Connections
 from .recording import Recorder, session_recording
 from .subscriptions import (
     DEFAULT_MAX_AUDIO_S,
@@ -129,7 +132,7 @@ async def _call_user(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any
     return result
 
 
-class RealtimeSession:
+class RealtimeSession(Connections):
     """A running session: the application's handle on one conversation (see ``run``)."""
 
     def __init__(
@@ -141,11 +144,13 @@ class RealtimeSession:
         subscriber_buffer: int = DEFAULT_MAX_EVENTS,
         redact: Callable[[str], str] | None = None,
         recorder: Recorder | None = None,
+        connect: Callable[[], Transport] | None = None,
     ) -> None:
         self._core = core
         self._redact = redact or Redactor()
         self._recorder = recorder
         self._transport = transport
+        self._connect = connect  # makes the transport of each later connection
         self._tg = task_group
         self._subscriber_buffer = subscriber_buffer
         self._outgoing: deque[wire.ClientEvent | wire.RawClientEvent] = deque()
@@ -317,6 +322,8 @@ class RealtimeSession:
                 self._tg.start_soon(self._resolve_instructions, output)
             elif isinstance(output, effects.CloseConnection):
                 self._tg.start_soon(self._transport.close, output.code, output.reason)
+            elif isinstance(output, effects.OpenConnection):
+                self._tg.start_soon(self._open_connection, output)
             else:
                 self._publish(output)
 
@@ -382,28 +389,35 @@ class RealtimeSession:
     async def _start(self) -> None:
         self._step(inputs.Connected())
         await self._flush()
-        self._tg.start_soon(self._read)
+        self._tg.start_soon(self._read, self._transport)
         self._tg.start_soon(self._tick)
         self._tg.start_soon(self._write)
         # The tasks started so far (the reader, the transport's own) run before the body.
         await anyio.lowlevel.checkpoint()
 
-    async def _read(self) -> None:
-        """Step each frame as it comes; what the transport has already received (up to
-        ``MAX_BATCH`` frames, with ``receive_many``) in one go, then their sends in one write."""
+    async def _read(self, transport: Transport) -> None:
+        """Step each frame of ``transport`` as it comes, while it is the session's (a new
+        connection, or the end of a recycled one, makes it no longer so: see
+        ``connections``); what the transport has already received (up to ``MAX_BATCH``
+        frames, with ``receive_many``) in one go, then their sends in one write."""
         receive_many: Callable[[int], Awaitable[list[str]]] | None = getattr(
-            self._transport, "receive_many", None
+            transport, "receive_many", None
         )
-        receive = self._transport.receive
+        receive = transport.receive
         while True:
             try:
                 frames = (
                     [await receive()] if receive_many is None else await receive_many(MAX_BATCH)
                 )
             except ConnectionClosed as closed:
-                self._close_error = closed
+                if transport is not self._transport:
+                    return  # left for a new one: its end is no news
                 self._step(inputs.ConnectionLost(code=closed.code, reason=closed.reason))
-                self._finish()
+                if self._core.closed:  # else the core reconnects
+                    self._close_error = closed
+                    self._finish()
+                return
+            if transport is not self._transport:
                 return
             now = self._clock()  # one reading for the frames read together
             dispatch = self._dispatch
@@ -519,11 +533,19 @@ async def run(
     transport: Transport | None = None,
     subscriber_buffer: int = DEFAULT_MAX_EVENTS,
     record: str | os.PathLike[str] | Recorder | None = None,
+    transport_factory: Callable[[], Transport] | None = None,
 ) -> AsyncIterator[RealtimeSession]:
     """Run ``agent`` over ``transport``: a session for the duration of the ``async with``.
 
     ``transport`` defaults to a WebSocket connection made from ``model_config`` (see
     ``transports.websocket``); the in-memory fake server is ``transports.memory``.
+
+    A dropped connection is survived (``RunConfig.reconnect``) and an old one replaced
+    (``RunConfig.recycle_after_s``) on a new connection from ``transport_factory``, which
+    makes a transport (not yet connected) each time it is called. Without ``transport``,
+    it makes the first one too; without either, connections are made from ``model_config``.
+    A single ``transport`` without a factory cannot be opened again: reconnecting and
+    recycling are then off (docs/resilience.md).
 
     An exception raised in the ``async with`` body comes out as itself (``except KeyError``
     around the block catches it), not wrapped by the task groups inside; a failure of the
@@ -542,8 +564,13 @@ async def run(
     """
     check_max_events(subscriber_buffer, "subscriber_buffer")  # before connecting
     model_config = model_config or ModelConfig()
+    if transport is None and transport_factory is None:
+        transport_factory = functools.partial(_default_transport, model_config)
     if transport is None:
-        transport = _default_transport(model_config)
+        assert transport_factory is not None
+        transport = transport_factory()
+    elif transport_factory is None:
+        config = attrs.evolve(config or RunConfig(), reconnect=None, recycle_after_s=None)
     redact = _redactor(model_config, transport)
     core = Session(
         agent,
@@ -564,6 +591,7 @@ async def run(
                 subscriber_buffer=subscriber_buffer,
                 redact=redact,
                 recorder=recorder,
+                connect=transport_factory,
             )
             await session._start()
             try:
@@ -650,6 +678,7 @@ class Runner:
         context: Any = None,
         transport: Transport | None = None,
         record: str | os.PathLike[str] | Recorder | None = None,
+        transport_factory: Callable[[], Transport] | None = None,
     ) -> AbstractAsyncContextManager[RealtimeSession]:
         """``async with runner.run(context=...) as session``: a new session of the agent."""
         return run(
@@ -659,4 +688,5 @@ class Runner:
             context=context,
             transport=transport,
             record=record,
+            transport_factory=transport_factory,
         )

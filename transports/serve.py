@@ -1,9 +1,11 @@
 """``serve_fake``: the fake Realtime server behind a real WebSocket, for any client.
 
-Each connection gets a fresh ``FakeRealtimeServer`` (with the same config and script, and the
-model of its URL's ``?model=``), hosted by ``hosting.host_connection``. Point the official
-``openai`` package at it with ``AsyncOpenAI(websocket_base_url="ws://127.0.0.1:8765/v1",
-api_key="unused")``, or this library with ``ModelConfig(url="ws://127.0.0.1:8765")``.
+Each connection gets a fresh ``FakeRealtimeServer`` (``FakeServers``: the same config, the
+script for its first ``script.connections`` connections, ids that never repeat across
+connections, so a client can reconnect; the model of its URL's ``?model=``), hosted by
+``hosting.host_connection``. Point the official ``openai`` package at it with
+``AsyncOpenAI(websocket_base_url="ws://127.0.0.1:8765/v1", api_key="unused")``, or this
+library with ``ModelConfig(url="ws://127.0.0.1:8765")``.
 Without a config it is timed like the real server (``FakeServerConfig.realistic()``). The
 handshake is the real API's (``protocol.fake.handshake``): the ``realtime`` subprotocol, the
 key in a subprotocol for browsers, and with ``require_key`` a 401 with the API's body for a
@@ -18,14 +20,13 @@ Plain HTTP requests on the same port reach the fake's speech endpoints
 from __future__ import annotations
 
 import functools
-import itertools
 import os
 import time
 from collections.abc import Callable
 
 import anyio
 import wsproto.events as ws
-from realtime_sansio.protocol.fake import FakeRealtimeServer, FakeScript, FakeServerConfig
+from realtime_sansio.protocol.fake import FakeScript, FakeServerConfig, FakeServers
 from realtime_sansio.protocol.fake.audio_api import FakeAudioApi
 from realtime_sansio.protocol.fake.handshake import Refused, answer_handshake, query_value
 
@@ -53,11 +54,11 @@ async def serve_fake(
     ``record_dir``: each connection is recorded (server side) in a file of its own there,
     named so that the files sort by time. ``require_key``: only connections that carry this
     key are accepted (401 otherwise, as the real API answers)."""
-    numbers = itertools.count(1)
     if record_dir is not None:
         os.makedirs(record_dir, exist_ok=True)
     if config is None:
         config = FakeServerConfig.realistic()
+    servers = FakeServers(config, script=script)
     epoch = time.time() - anyio.current_time()  # for the dates the sessions report
 
     def handshake(request: ws.Request) -> ws.AcceptConnection | tuple[int, bytes]:
@@ -71,11 +72,11 @@ async def serve_fake(
     async def handle(connection: WebSocketConnection) -> None:
         target = connection.request.target if connection.request is not None else ""
         model = query_value(target, "model") or None
-        core = FakeRealtimeServer(config, script=script, model=model, epoch=epoch)
+        core = servers(model=model, epoch=epoch)
         if record_dir is None:
             await host_connection(core, connection)
             return
-        path = os.path.join(record_dir, recording_name(next(numbers)))
+        path = os.path.join(record_dir, recording_name(servers.count))
         async with RecordingTransport(connection, path, side="server") as recorded:
             await host_connection(core, recorded)
 

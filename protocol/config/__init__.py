@@ -9,7 +9,7 @@ is how the transport connects. ``to_session_payload`` writes the GA ``session`` 
 from __future__ import annotations
 
 from .payload import settings_from_session_payload, to_session_payload
-from .run import Dialect, ModelConfig, RunConfig
+from .run import Dialect, ModelConfig, ReconnectPolicy, RunConfig, UserAudioReplay
 from .settings import Modality, SessionModelSettings, TracingSetting, Truncation
 from .values import (
     UNSET,
@@ -38,6 +38,7 @@ __all__ = [
     "NoiseReductionConfig",
     "NoiseReductionType",
     "PromptConfig",
+    "ReconnectPolicy",
     "RunConfig",
     "SessionModelSettings",
     "ToolChoice",
@@ -50,6 +51,7 @@ __all__ = [
     "TurnDetectionConfig",
     "TurnDetectionType",
     "Unset",
+    "UserAudioReplay",
     "settings_from_session_payload",
     "to_session_payload",
 ]

@@ -1,4 +1,5 @@
-"""``RunConfig`` (how the Session behaves) and ``ModelConfig`` (how the transport connects).
+"""``RunConfig`` (how the Session behaves, ``ReconnectPolicy`` included) and ``ModelConfig``
+(how the transport connects).
 
 ``ModelConfig`` holds the API key but never shows it: its ``repr`` says ``api_key=<set>`` or
 ``<callable>``, headers that are secret by name or look like a credential by value are masked,
@@ -11,10 +12,11 @@ connects, since the core calls no user code.
 
 from __future__ import annotations
 
+import math
 import re
 import types
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 import attrs
 
@@ -28,6 +30,7 @@ from .values import (
     Validator,
     boolean,
     fail,
+    non_negative_number,
     nonempty_str,
     one_of,
     optional,
@@ -35,7 +38,9 @@ from .values import (
     positive_seconds,
 )
 
-__all__ = ["Dialect", "ModelConfig", "RunConfig"]
+__all__ = ["Dialect", "ModelConfig", "ReconnectPolicy", "RunConfig", "UserAudioReplay"]
+
+UserAudioReplay: TypeAlias = Literal["transcript", "audio"]
 
 
 def _instance_of(kind: type) -> Validator:
@@ -50,6 +55,64 @@ def _to_tuple(value: Iterable[Any]) -> tuple[Any, ...]:
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
         raise LocalProtocolError(f"RunConfig.output_guardrails must be a sequence, got {value!r}")
     return tuple(value)
+
+
+def _at_least_one(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 1 <= value < math.inf:
+        fail(instance, attribute, "a finite number >= 1", value)
+
+
+def _zero_to_one(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        fail(instance, attribute, "a number between 0 and 1", value)
+
+
+@attrs.frozen(kw_only=True)
+class ReconnectPolicy:
+    """How a session survives a dropped connection (docs/resilience.md).
+
+    A drop that can be retried (close codes 1001, 1006, 1011, 1012, 1013, 1014, a network
+    error, a handshake that timed out or got a 5xx) makes the session ask its driver for a
+    new connection after ``delay(attempt)`` seconds: ``initial_delay_s``, multiplied by
+    ``multiplier`` for each further attempt, at most ``max_delay_s``. The driver adds a random
+    extra of up to ``jitter`` times the delay (the session itself draws no random numbers).
+    After ``max_attempts`` failed attempts the session gives up and closes.
+    """
+
+    max_attempts: int = attrs.field(default=5, validator=positive_int)
+    initial_delay_s: float = attrs.field(default=0.25, validator=non_negative_number)
+    max_delay_s: float = attrs.field(default=8.0, validator=non_negative_number)
+    multiplier: float = attrs.field(default=2.0, validator=_at_least_one)
+    jitter: float = attrs.field(default=0.25, validator=_zero_to_one)
+    stable_after_s: float = attrs.field(default=30.0, validator=non_negative_number)
+    """A connection that lived this long before it dropped has worked: the next outage
+    counts its attempts from 1 again. One that drops sooner goes on with the count of the
+    outage before it, so a server that takes connections and drops them at once gets
+    ``max_attempts`` in all, not an endless loop."""
+
+    max_buffered_audio_s: float = attrs.field(default=10.0, validator=non_negative_number)
+    """User audio (``SendAudio``) kept while reconnecting, in seconds of the input format,
+    and sent after the replay; audio past it is dropped and reported (an ``ErrorEvent``
+    ``input_audio_dropped``, and ``ReconnectedEvent.audio_dropped_ms``). The same bound
+    applies to the audio the server had not committed when the connection dropped: the
+    last ``max_buffered_audio_s`` of it are sent again."""
+
+    user_audio: UserAudioReplay = attrs.field(
+        default="transcript", validator=one_of("transcript", "audio")
+    )
+    """How a user audio turn is replayed: ``"transcript"`` as the text of its transcript
+    (falling back to its audio while no transcript has come), ``"audio"`` as its audio
+    (falling back to the transcript when the audio was not kept)."""
+
+    max_kept_audio_s: float = attrs.field(default=120.0, validator=non_negative_number)
+    """Seconds of user turns' audio kept for a replay (the oldest turns are forgotten
+    first): with ``user_audio="transcript"``, only turns still waiting for their
+    transcript."""
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait before attempt ``attempt`` (1 for the first)."""
+        delay = self.initial_delay_s * self.multiplier ** max(0, attempt - 1)
+        return min(delay, self.max_delay_s)
 
 
 @attrs.frozen(kw_only=True)
@@ -77,7 +140,18 @@ class RunConfig:
     max_pending_app_inputs: int = attrs.field(default=256, validator=positive_int)
     """Bound of the application inputs (messages, audio chunks, raw events) queued while the
     session is not ready yet; one more is refused with ``LocalProtocolError`` rather than
-    growing memory without limit."""
+    growing memory without limit. While reconnecting, audio chunks are bounded by
+    ``ReconnectPolicy.max_buffered_audio_s`` instead."""
+
+    reconnect: ReconnectPolicy | None = attrs.field(
+        factory=ReconnectPolicy, validator=optional(_instance_of(ReconnectPolicy))
+    )
+    """How to survive a dropped connection (history replayed on a new one); None: a drop
+    ends the session. ``run()`` turns it off over a transport that cannot be opened again."""
+
+    recycle_after_s: float | None = attrs.field(default=3300.0, validator=positive_seconds)
+    """Age of a connection (seconds) after which the session moves to a new one at the
+    next quiet moment, before the server's 60-minute cap; None: never."""
 
     @property
     def effective_tracing(self) -> TracingSetting:

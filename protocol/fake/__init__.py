@@ -22,7 +22,7 @@ from .scripts import (
     Send,
     UnknownEvent,
 )
-from .server import FakeRealtimeServer, FakeServerConfig, Mismatch
+from .server import FakeRealtimeServer, FakeServerConfig, FakeServers, Mismatch, counter_ids
 from .vad import EnergyVad, SpeechEdge, threshold_dbfs
 from .voice import speech_duration_ms, synthesize_speech
 
@@ -42,6 +42,7 @@ __all__ = [
     "FakeRealtimeServer",
     "FakeScript",
     "FakeServerConfig",
+    "FakeServers",
     "Garbage",
     "Latency",
     "Mismatch",
@@ -53,6 +54,7 @@ __all__ = [
     "ServerOutput",
     "SpeechEdge",
     "UnknownEvent",
+    "counter_ids",
     "decide",
     "speech_duration_ms",
     "synthesize_speech",

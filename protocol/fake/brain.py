@@ -1,7 +1,8 @@
 """The fake server's default brain: enough understanding for a demo to feel alive.
 
 It is not a language model; it is a few transparent rules, applied in order to the latest
-turn of the conversation:
+turn of the conversation that is not the assistant's own (so a reply asked for again after
+it was cut short answers what it answered):
 
 1. the latest item is a tool's output: say what it found (``"Here is what I found: ..."``), or
    after a handoff, greet as the new agent;

@@ -197,12 +197,27 @@ def _steps(value: Iterable[ScriptStep]) -> tuple[ScriptStep, ...]:
     return steps
 
 
+def _connections(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise LocalProtocolError(f"FakeScript.connections must be an int >= 1 or None: {value!r}")
+
+
 @attrs.frozen(kw_only=True)
 class FakeScript:
-    """The steps, in order, and the client event types ``Expect`` passes over."""
+    """The steps, in order, and the client event types ``Expect`` passes over.
+
+    ``connections``: how many connections the script plays for, from the first; later ones
+    go unscripted (a drop that happens once, and a client that reconnects). None: every
+    connection plays it from its first step.
+    """
 
     steps: tuple[ScriptStep, ...] = attrs.field(default=(), converter=_steps)
     ignore: frozenset[str] = attrs.field(default=DEFAULT_IGNORED, converter=frozenset)
+    connections: int | None = attrs.field(default=None, validator=_connections)
+
+    def for_connection(self, number: int) -> FakeScript:
+        """The script connection ``number`` (from 1) plays: this one, or none."""
+        return self if self.connections is None or number <= self.connections else FakeScript()
 
     @classmethod
     def from_json(cls, source: str | os.PathLike[str]) -> FakeScript:
@@ -222,13 +237,16 @@ class FakeScript:
 
     @classmethod
     def from_data(cls, data: Any) -> FakeScript:
-        """A script from decoded JSON (see ``from_json``)."""
+        """A script from decoded JSON (see ``from_json``): also
+        ``{"steps": [...], "connections": 1}``."""
         ignore: Any = DEFAULT_IGNORED
+        connections: Any = None
         if isinstance(data, dict):
-            unknown = set(data) - {"steps", "ignore"}
+            unknown = set(data) - {"steps", "ignore", "connections"}
             if unknown:
                 raise LocalProtocolError(f"a FakeScript has no {sorted(unknown)}")
             ignore = data.get("ignore", DEFAULT_IGNORED)
+            connections = data.get("connections")
             data = data.get("steps", [])
         if not isinstance(data, list):
             raise LocalProtocolError("a FakeScript's steps are a JSON array")
@@ -240,7 +258,7 @@ class FakeScript:
                 steps.append(_step(step))
             except (LocalProtocolError, TypeError, ValueError) as exc:
                 raise LocalProtocolError(f"step {index} of the script: {exc}") from None
-        return cls(steps=steps, ignore=frozenset(ignore))
+        return cls(steps=steps, ignore=frozenset(ignore), connections=connections)
 
 
 # -- walking a script ------------------------------------------------------------------------

@@ -31,6 +31,7 @@ docs/fake-server.md.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -41,7 +42,7 @@ import attrs
 from .. import wire
 from ..audio.formats import AudioFormat
 from ..testing.scripts import ResponseScript
-from ..testing.server import COMMIT_MIN_MS, ServerModel, default_session
+from ..testing.server import COMMIT_MIN_MS, ServerModel, counter_ids, default_session
 from ._config import FakeServerConfig
 from ._facts import expiry_message, obfuscation, rate_limits, to_beta
 from ._media import (
@@ -77,12 +78,14 @@ from .scripts import (
     scripted_events,
 )
 
-__all__ = ["FakeRealtimeServer", "FakeServerConfig", "Mismatch"]
+__all__ = ["FakeRealtimeServer", "FakeServerConfig", "FakeServers", "Mismatch", "counter_ids"]
 
 
 class FakeRealtimeServer:
     """The fake Realtime server (see the module docstring). One connection at a time; a new
-    ``connected`` starts a fresh session and the script from its first step."""
+    ``connected`` starts a fresh session (its ids going on from the last one's) and the
+    script from its first step (for ``script.connections`` connections; then unscripted).
+    Two connections open at once need a server each: ``FakeServers``."""
 
     def __init__(
         self,
@@ -94,8 +97,8 @@ class FakeRealtimeServer:
         epoch: float = 0.0,
     ) -> None:
         self.config = config if config is not None else FakeServerConfig()
-        self._id_factory = id_factory
-        """Makes every id (given its prefix: ``event``, ``item``, ``resp``...); None: counters."""
+        self._id_factory = id_factory if id_factory is not None else counter_ids()
+        """Makes every id (given its prefix: ``event``, ``item``, ``resp``...)."""
         self.connection_model = model
         """The model the client connected for (``?model=`` in the URL): the session's, fixed
         for its life. None (the in-memory host has no URL): the session starts with
@@ -109,6 +112,7 @@ class FakeRealtimeServer:
         self._reset()
 
     def _reset(self) -> None:
+        # Everything of one connection (``_sessions`` counts them, ids and all go on).
         self._sessions += 1
         session = {"id": f"sess_{self._sessions}", "object": "realtime.session"}
         session.update(default_session())
@@ -122,7 +126,7 @@ class FakeRealtimeServer:
             max_input_audio_ms=self.config.max_input_audio_s * 1000,
         )
         """The server model underneath: its session, conversation and responses."""
-        self._cursor = ScriptCursor(self.script)
+        self._cursor = ScriptCursor(self.script.for_connection(self._sessions))
         self.heard: dict[str, str] = {}
         """What the user said in each committed audio item (from ``config.transcripts``)."""
         self.closed = False
@@ -314,8 +318,16 @@ class FakeRealtimeServer:
             if last is not None and last.get("type") == "item_reference":
                 last = model.item(str(last.get("id")))
         else:
-            last_id = model.last_item_id
-            last = model.item(last_id) if last_id is not None else None
+            # The latest turn that is not the assistant's own: a reply asked for again
+            # (cut short by a drop or a barge-in, and replayed) answers what it answered.
+            last = next(
+                (
+                    item
+                    for item in reversed(model.items())
+                    if not (item.get("type") == "message" and item.get("role") == "assistant")
+                ),
+                None,
+            )
         # A response's own tools and tool_choice stand in for the session's.
         tools = params.get("tools")
         if not isinstance(tools, list):
@@ -348,8 +360,20 @@ class FakeRealtimeServer:
             elif part.get("type") == "input_audio":
                 self._note_commit(str(item.get("id")))
                 heard = part.get("transcript") or self.heard.get(str(item.get("id")))
-                words.append(heard or "")
+                words.append(heard or self._heard_in(part.get("audio")))
         return " ".join(w for w in words if w)
+
+    def _heard_in(self, audio: Any) -> str:
+        """What a created item's audio says (a client replaying a conversation sends the
+        user's turns so): as a committed turn would be heard, with no turn index."""
+        if not isinstance(audio, str) or not audio:
+            return ""
+        try:
+            pcm = base64.b64decode(audio, validate=True)
+        except ValueError:
+            return ""
+        ms = len(pcm) * 1000 / self._in_fmt.bytes_per_second
+        return transcript_for(self.config.transcripts, -1, pcm, ms)
 
     # -- what goes out ---------------------------------------------------------------------------
 
@@ -600,3 +624,26 @@ class FakeRealtimeServer:
                 self._timeline.set(SCRIPT, at + step.ms / 1000)
             elif isinstance(step, Expire):
                 self._timeline.set(EXPIRE, at + step.after_ms / 1000)
+
+
+class FakeServers:
+    """A fresh ``FakeRealtimeServer`` for each connection, as ``serve-fake`` and
+    ``FakeServerConnections`` give them: the same config, the script for its first
+    ``script.connections`` connections, ids that never repeat across connections. Calling
+    it gives the next one (for the ``model`` of its URL, and the host's ``epoch``, as
+    ``FakeRealtimeServer`` takes them); ``count`` is how many it gave."""
+
+    def __init__(
+        self, config: FakeServerConfig | None = None, *, script: FakeScript | None = None
+    ) -> None:
+        self.config = config
+        self.script = script if script is not None else FakeScript()
+        self._ids = counter_ids()
+        self.count = 0
+
+    def __call__(self, *, model: str | None = None, epoch: float = 0.0) -> FakeRealtimeServer:
+        self.count += 1
+        script = self.script.for_connection(self.count)
+        return FakeRealtimeServer(
+            self.config, script=script, id_factory=self._ids, model=model, epoch=epoch
+        )

@@ -10,6 +10,7 @@ comes from a checksum of the word, not from a random generator).
 
 from __future__ import annotations
 
+import functools
 import zlib
 
 import numpy as np
@@ -72,6 +73,7 @@ def _burst(word: str) -> npt.NDArray[np.float64]:
     return shaped
 
 
+@functools.lru_cache(maxsize=32)  # the same few replies, said again and again in tests
 def synthesize_speech(text: str, fmt: AudioFormat = PCM16) -> bytes:
     """Speech-like audio for ``text`` in ``fmt`` (PCM16 24 kHz, or G.711 at 8 kHz)."""
     words = text.split()

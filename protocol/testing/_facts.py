@@ -19,6 +19,7 @@ import attrs
 
 from .. import events, inputs, wire
 from ..agent import Agent, FunctionTool, Handoff
+from ..config.values import Unset
 
 if TYPE_CHECKING:
     from .transcript import Step
@@ -98,22 +99,122 @@ class Facts:
         # (5) audio; (6) order
         self.audio: dict[str, AudioFacts] = {}
         self.previous: dict[str, str | None] = {}
+        # Connections: a drop (or a recycle's switch) ends the server's responses; the
+        # session asks again for the one cut off (a "resume" request), unless interrupted.
+        self.live = True  # a connection carries the conversation
+        self.connections = 0
+        self.offline = False  # the session is reconnecting
+        # Requests made while reconnecting wait in the session's queue (the one a lost
+        # connection cut off too, unless an interruption withdraws it): they are made when
+        # the queue drains, at the next Connected, one create each at most.
+        self.waiting: list[str] = []
+        self.offline_handoffs: list[str] = []  # their update and output wait for a replay
+        self.resume: str | None = None
+        self.queued: list[tuple[Position, str]] = []
+        self.speaking = False
+        self.vad_turn = False
+        self.owed: str | None = None  # a VAD turn the server owes its response
+        self.shown: set[str] = set()  # items the server showed (added or done), ever
 
     def feed(self, step: Step) -> None:
         if step.error is None:
             self._input(step)
             for index, output in enumerate(step.outputs):
                 self._output(step, (step.index, index), output)
+            self._connection(step)
         self.agent = step.agent
 
+    # -- connections -------------------------------------------------------------------------
+
+    def _connection(self, step: Step) -> None:
+        event, here = step.input, (step.index, -1)
+        if isinstance(event, inputs.ConnectionLost) and self.live:
+            self.live = False
+            if any(isinstance(o, events.ReconnectingEvent) for o in step.outputs):
+                self.offline = True
+                self._gone(here)
+        elif isinstance(event, inputs.Connected):
+            if self.live and self.connections:  # a recycle's switch: the old one is left now
+                self._gone(here)
+            self._replayed_handoffs(step)
+            if self.connections:
+                # A new server, a new conversation: its order is what its echoes say (a
+                # call held back by the replay comes last, with its output).
+                self.previous.clear()
+            self.connections += 1
+            self.live, self.offline = True, False
+            waiting = [self.resume] if self.resume is not None else []
+            self.queued += [(here, what) for what in [*waiting, *self.waiting]]
+            self.waiting.clear()
+            self.resume = None
+        elif isinstance(event, inputs.Interrupt) and self.offline:
+            self.resume = None  # the response cut off is not asked again
+
+    def _replayed_handoffs(self, step: Step) -> None:
+        """Handoffs made while reconnecting: the replay's session.update is the current
+        agent's, and each call's output is sent again."""
+        updates = [o for o in step.outputs if isinstance(o, wire.SessionUpdate)]
+        for call_id in self.offline_handoffs:
+            where = f"step {step.index}: the replay after the offline handoff of {call_id}"
+            if not updates:
+                self.violations[4].append(f"{where} has no session.update")
+            elif not self._tools_match(updates[0], step.agent):
+                self.violations[4].append(f"{where}: its session.update is not the agent's")
+            if not any(
+                isinstance(o, wire.ConversationItemCreate)
+                and o.item.get("type") == "function_call_output"
+                and o.item.get("call_id") == call_id
+                for o in step.outputs
+            ):
+                self.violations[4].append(f"{where} does not send its output")
+        self.offline_handoffs.clear()
+
+    @staticmethod
+    def _tools_match(update: wire.SessionUpdate, agent: Agent) -> bool:
+        sent = {t.get("name") for t in update.session.get("tools") or ()}
+        return sent == {_tool_name(t) for t in agent.all_tools()}
+
+    def _gone(self, here: Position) -> None:
+        """What the server was doing is gone: the session asks again for what it owed."""
+        resume = self.in_flight is not None
+        if self.owed is not None and self.owed in self.shown:
+            # The session asks for the answer of a turn it has seen; one committed but never
+            # shown goes back as its audio, which the new server's VAD answers.
+            resume = True
+        for response_id in sorted(self.active - self.out_of_band):
+            made_calls = bool(self.response_calls.get(response_id))
+            self._response_done({"id": response_id, "status": "incomplete"}, here)
+            if not made_calls and not self.speaking:
+                resume = True
+        self.active.clear()
+        self.in_flight = None
+        self.owed = None
+        self.speaking = self.vad_turn = False
+        for call in self.calls.values():
+            call.outputs.clear()  # the new conversation gets them again, once each
+        if resume:
+            self.resume = "the response a lost connection cut off"
+
     # -- inputs ------------------------------------------------------------------------------
+
+    def _request(self, here: Position, what: str) -> None:
+        if self.offline:
+            self.waiting.append(what)
+        else:
+            self.requests.append((here, what))
 
     def _input(self, step: Step) -> None:
         event, here = step.input, (step.index, -1)
         if isinstance(event, inputs.SendMessage):
-            self.requests.append((here, "SendMessage"))
+            self._request(here, "SendMessage")
         elif isinstance(event, inputs.SendAudio) and event.commit and not self.vad_on:
-            self.requests.append((here, "a push-to-talk commit (SendAudio(commit=True))"))
+            self._request(here, "a push-to-talk commit (SendAudio(commit=True))")
+        elif isinstance(event, inputs.UpdateSession) and self.offline:
+            # Its session.update waits in the queue, ahead of what comes after it: the
+            # commands queued later are read with its turn detection.
+            detection = event.settings.turn_detection
+            if not isinstance(detection, Unset):
+                self.vad_on = detection is not None
         elif isinstance(event, inputs.SendRawEvent):
             raw = event.event
             kind: Any
@@ -123,7 +224,7 @@ class Facts:
             else:
                 kind, params = raw.get("type"), raw.get("response")
             if kind == "response.create" and not _out_of_band(params):
-                self.requests.append((here, "a raw response.create"))
+                self._request(here, "a raw response.create")
 
     # -- outputs -----------------------------------------------------------------------------
 
@@ -194,6 +295,7 @@ class Facts:
             else:
                 self.active.add(response_id)
                 self.in_flight = None  # any response.created answers our request
+                self.owed = None
         elif isinstance(event, wire.ResponseDone):
             self._response_done(event.response, here)
         elif isinstance(event, wire.ServerError):
@@ -212,6 +314,15 @@ class Facts:
             self._item(event)
         elif isinstance(event, wire.InputAudioBufferCommitted):
             self.previous[event.item_id] = event.previous_item_id
+            if self.vad_turn and self.vad_on:
+                self.owed = event.item_id
+            self.vad_turn = False
+        elif isinstance(event, wire.InputAudioBufferSpeechStarted):
+            self.speaking = True
+        elif isinstance(
+            event, wire.InputAudioBufferSpeechStopped | wire.InputAudioBufferTimeoutTriggered
+        ):
+            self.speaking, self.vad_turn = False, True
         elif isinstance(event, wire.ResponseOutputAudioDelta):
             audio = self.audio.get(event.item_id)
             if audio is None:
@@ -230,6 +341,7 @@ class Facts:
         item = event.item
         if not isinstance(event, wire.ResponseOutputItemDone) and isinstance(item.get("id"), str):
             self.previous[item["id"]] = event.previous_item_id
+            self.shown.add(item["id"])
         if item.get("type") != "function_call" or not isinstance(item.get("call_id"), str):
             return
         call_id = item["call_id"]
@@ -307,6 +419,9 @@ class Facts:
             )
 
     def _handoff(self, step: Step, here: Position, event: events.HandoffEvent) -> None:
+        if self.offline:  # nothing is sent now: the replay must carry it (see _connection)
+            self.offline_handoffs.append(event.call_id)
+            return
         where = f"step {here[0]}: the handoff of {event.call_id} to {event.to_agent.name!r}"
         outputs = step.outputs
         updates = [

@@ -11,10 +11,17 @@ verdicts are whatever the caller says they are.
 ``settle()`` brings the run to rest (everything delivered, every response streamed to its end,
 every effect answered with a plain success, timers fired) for the invariants that only hold
 then.
+
+The connection can drop (``drop``: what was in flight is lost, the server with it) and the
+session ask for a new one (``effects.OpenConnection``, kept in ``open_requests``), which
+``reconnect`` opens to a fresh server from ``server_factory`` (a new conversation, as the
+real server gives; ids that never repeat across servers) or ``fail_connect`` refuses. A
+recycle's request is answered the same way, the old server still running until the switch.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Callable, Container
 from typing import Any
@@ -25,7 +32,7 @@ from ..config import RunConfig
 from ..errors import LocalProtocolError
 from ..inputs import AnyInput
 from ..session import Output, Session
-from .server import ServerModel
+from .server import ServerModel, counter_ids
 from .transcript import Transcript
 
 __all__ = ["Harness"]
@@ -37,7 +44,9 @@ class Harness:
     """A Session talking to a ServerModel through in-flight queues (see the module docstring).
 
     ``id_factory`` makes the session's id factory (called once per session, so a replay gets a
-    fresh one); ``None`` uses the session's default counter.
+    fresh one); ``None`` uses the session's default counter. ``server_factory`` makes the
+    server of each new connection (by default a ``ServerModel`` whose ids go on from the
+    previous ones'); ``server`` is the first one (default: made by the factory).
     """
 
     def __init__(
@@ -48,8 +57,21 @@ class Harness:
         context: Any = None,
         server: ServerModel | None = None,
         id_factory: Callable[[], Callable[[], str]] | None = None,
+        server_factory: Callable[[], ServerModel] | None = None,
     ) -> None:
-        self.server = server if server is not None else ServerModel()
+        if server_factory is None:
+            ids = counter_ids()
+            server_factory = functools.partial(ServerModel, id_factory=ids)
+        self.server_factory = server_factory
+        self.server = server if server is not None else server_factory()
+        self.servers = [self.server]
+        """Every connection's server, in order (``server`` is the last)."""
+        self.connected = True
+        self.connected_at = 0.0
+        self.open_requests: list[effects.OpenConnection] = []
+        """``OpenConnection`` effects not answered yet (one at most)."""
+        self.last_attempt = 0
+        """The ``attempt`` of the last ``OpenConnection`` answered."""
 
         def make_session() -> Session:
             ids = None if id_factory is None else id_factory()
@@ -93,6 +115,8 @@ class Harness:
                 self.guardrail_runs[output.run_id] = output
             elif isinstance(output, effects.ResolveInstructions):
                 self.instruction_requests[output.request_id] = output
+            elif isinstance(output, effects.OpenConnection):
+                self.open_requests.append(output)
             elif isinstance(output, events.ToolEndEvent) and output.call_id in self.tool_calls:
                 # Ended without our answer: the session's timer abandoned it.
                 self.abandoned_calls[output.call_id] = self.tool_calls.pop(output.call_id)
@@ -170,9 +194,45 @@ class Harness:
         return delivered
 
     def server_does(self, produced: list[wire.ServerEvent]) -> None:
-        """Put what the server model produced (``step``, VAD...) in flight to the session."""
+        """Put what the server model produced (``step``, VAD...) in flight to the session
+        (nothing, once the connection is gone)."""
+        if not self.connected:
+            return
         self.server_log += produced
         self.to_client.extend(produced)
+
+    # -- the connection ------------------------------------------------------------------------
+
+    def drop(self, code: int | None = 1006, reason: str = "dropped") -> None:
+        """The connection ends: whatever was in flight, both ways, is lost."""
+        self.to_server.clear()
+        self.to_client.clear()
+        self.connected = False
+        self.handle(inputs.ConnectionLost(code=code, reason=reason))
+
+    def reconnect(self) -> None:
+        """Answer the session's ``OpenConnection``: a fresh server, a new conversation. A
+        recycle's old server first gets what was already sent to it, then is left."""
+        self.last_attempt = self.open_requests.pop(0).attempt
+        if self.connected:
+            self.deliver_to_server()
+            self.to_client.clear()
+        self.server = self.server_factory()
+        self.servers.append(self.server)
+        self.transcript.server = self.server
+        self.connected, self.connected_at = True, self.clock
+        self.server_does(self.server.connect())
+        self.handle(inputs.Connected())
+        # What the session sends first on the new connection (the agent's update, the
+        # replay) reaches the server before anything can happen there: its VAD hears audio
+        # the session sends after them.
+        self.deliver_to_server()
+
+    def fail_connect(self, status: int | None = None, *, permanent: bool = False) -> None:
+        """Answer the session's ``OpenConnection`` with a failure."""
+        self.last_attempt = self.open_requests.pop(0).attempt
+        failure = inputs.ConnectFailed(reason="refused", status=status, permanent=permanent)
+        self.handle(failure)
 
     # -- rest ----------------------------------------------------------------------------------
 
@@ -189,13 +249,20 @@ class Harness:
     def settled(self) -> bool:
         """Nothing in flight, nothing streaming, nothing to answer, no timer set."""
         return (
-            not self.to_server
+            self.connected
+            and not self.open_requests
+            and not self.to_server
             and not self.to_client
             and not self.server.active_response_ids
             and not self.server.speaking
             and not self.pending_effects
-            and self.session.get_timer() is None
+            and self._deadline() is None
         )
+
+    def _deadline(self) -> float | None:
+        """The session's timer while work is pending (a tool's timeout); at rest, its only
+        timer is the far moment to recycle the connection, which is no work to wait for."""
+        return self.session.get_timer() if self.session.busy else None
 
     def settle(self, *, never_answer: Container[str] = (), max_rounds: int = 1000) -> None:
         """Run to rest: deliver, stream, answer every effect with a success, fire timers.
@@ -203,9 +270,11 @@ class Harness:
         Calls of the tools named in ``never_answer`` are left to their timeout.
         """
         for _ in range(max_rounds):
-            if self.settled:
+            if self.settled or self.session.closed:
                 return
-            if self.to_server:
+            if self.open_requests:
+                self.reconnect()
+            elif self.to_server:
                 self.deliver_to_server()
             elif self.to_client:
                 self.deliver_to_client()
@@ -216,7 +285,7 @@ class Harness:
             elif self._answer_everything(never_answer):
                 pass
             else:
-                deadline = self.session.get_timer()
+                deadline = self._deadline()
                 if deadline is None:
                     break
                 self.advance(max(0.0, deadline - self.clock))

@@ -56,6 +56,7 @@ __all__ = [
     "ScriptSource",
     "ServerModel",
     "Violation",
+    "counter_ids",
     "default_session",
     "with_defaults",
 ]
@@ -81,6 +82,19 @@ class Violation:
     code: str
     message: str
     event: Any = attrs.field(repr=False, eq=False)
+
+
+def counter_ids() -> Callable[[str], str]:
+    """Ids ``<prefix>_<n>`` with a counter per prefix (``item_3``): given to the servers of
+    successive connections, so that no id repeats across them, as the real server's never
+    do (a client that reconnects keeps its history's ids)."""
+    counters: dict[str, int] = {}
+
+    def new_id(prefix: str) -> str:
+        counters[prefix] = count = counters.get(prefix, 0) + 1
+        return f"{prefix}_{count}"
+
+    return new_id
 
 
 DEFAULT_INSTRUCTIONS = (

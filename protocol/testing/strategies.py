@@ -39,7 +39,7 @@ from ..errors import RemoteProtocolError
 from .harness import Harness
 from .invariants import check_all, check_replay
 from .scripts import ResponseScript, ScriptAudio, ScriptCall, ScriptOutput, ScriptText
-from .server import ServerModel
+from .server import ServerModel, counter_ids
 
 __all__ = [
     "SESSION_UPDATES",
@@ -281,7 +281,10 @@ class SessionMachine(RuleBasedStateMachine):
     commands), ``quiet_before_speech`` (True: everything in flight is delivered, both ways,
     before the user starts or stops speaking, so no VAD turn races a ``response.create``),
     ``close_cancelled_items`` (see ``ServerModel``), ``late_calls`` (False: the server never
-    sends a function call after its response's ``response.done``, ``ServerModel.late_call``).
+    sends a function call after its response's ``response.done``, ``ServerModel.late_call``),
+    ``drops`` (False: the connection never drops; with a ``RunConfig.reconnect`` it drops at
+    any moment, the session asks for a new one, which fails a few times or opens to a fresh
+    server, and the invariants hold across connections).
 
     ``harness`` is the run; add your own ``@invariant()`` methods to check more.
     """
@@ -296,6 +299,7 @@ class SessionMachine(RuleBasedStateMachine):
     quiet_before_speech: ClassVar[bool] = False
     close_cancelled_items: ClassVar[bool] = True
     late_calls: ClassVar[bool] = True
+    drops: ClassVar[bool] = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -306,12 +310,19 @@ class SessionMachine(RuleBasedStateMachine):
             )
         self.broken = False
         self._data: st.DataObject | None = None
-        server = ServerModel(
-            script_source=self._script, close_cancelled_items=type(self).close_cancelled_items
+        server_factory = functools.partial(
+            ServerModel,
+            script_source=self._script,
+            close_cancelled_items=type(self).close_cancelled_items,
+            id_factory=counter_ids(),
         )
         self.harness = Harness(
-            agent, config=type(self).config, context=type(self).context, server=server
+            agent,
+            config=type(self).config,
+            context=type(self).context,
+            server_factory=server_factory,
         )
+        self._policy = self.harness.session.config.reconnect
 
     def _script(self, server: ServerModel, out_of_band: bool) -> ResponseScript | None:
         """What a response the server starts now says: drawn by the rule that caused it,
@@ -436,6 +447,48 @@ class SessionMachine(RuleBasedStateMachine):
             if not whole:
                 return
         self._drawing(data, lambda: self.harness.server_does(server.speech_stopped(ms)))
+
+    # -- the connection ------------------------------------------------------------------------
+
+    def _attempts_left(self) -> int:
+        """How many more attempts the session would make if the connection dropped now
+        (one that drops soon after it opened goes on counting: ``stable_after_s``); the
+        machine keeps one in reserve, so that the session never gives up."""
+        policy, harness = self._policy, self.harness
+        if policy is None or not type(self).drops:
+            return 0
+        young = harness.clock - harness.connected_at < policy.stable_after_s
+        used = harness.last_attempt if young or harness.open_requests else 0
+        return policy.max_attempts - used - 1
+
+    @precondition(lambda self: self.harness.connected and self._attempts_left() > 1)
+    @rule(code=st.sampled_from([1006, 1006, 1011, 1001, None]))
+    @_guarded
+    def connection_drops(self, code: int | None) -> None:
+        """The connection ends, with what was in flight both ways (1001: the server's age
+        cap came first)."""
+        self.harness.drop(code, "dropped by the test")
+
+    @precondition(lambda self: self.harness.open_requests)
+    @rule(data=st.data())
+    @_guarded
+    def connection_opens(self, data: st.DataObject) -> None:
+        """The session's new connection opens (a reconnect's, or a recycle's)."""
+        self._drawing(data, self.harness.reconnect)
+
+    @precondition(
+        lambda self: (
+            self.harness.open_requests
+            and self.harness.open_requests[0].reason == "reconnect"
+            and self._policy is not None
+            and self.harness.open_requests[0].attempt < self._policy.max_attempts - 1
+        )
+    )
+    @rule(status=st.sampled_from([None, 503, 408]))
+    @_guarded
+    def connection_fails(self, status: int | None) -> None:
+        """An attempt to connect fails in a way worth another (a timeout, a 5xx)."""
+        self.harness.fail_connect(status)
 
     # -- the driver: effects and time ---------------------------------------------------------
 

@@ -61,7 +61,8 @@ class Transcript:
     ) -> None:
         self.make_session = make_session
         self.session = make_session()
-        self.server = server
+        self.servers: list[ServerModel] = [] if server is None else [server]
+        """The server of every connection so far (a harness that reconnects adds one)."""
         self.steps: list[Step] = []
         self.crashes: list[Step] = []
         self._facts = Facts(self.session.current_agent)
@@ -98,6 +99,15 @@ class Transcript:
             )
         )
         return outputs
+
+    @property
+    def server(self) -> ServerModel | None:
+        """The server of the current connection."""
+        return self.servers[-1] if self.servers else None
+
+    @server.setter
+    def server(self, server: ServerModel) -> None:
+        self.servers.append(server)
 
     @property
     def facts(self) -> Facts:
