@@ -10,6 +10,7 @@ import attrs
 from . import events, wire
 from ._session_state import str_or_none
 from ._session_tools import SessionTools
+from ._slots import builder
 from .audio.formats import AudioFormat
 from .errors import RemoteProtocolError
 from .items import (
@@ -20,6 +21,10 @@ from .items import (
 )
 
 __all__ = ["SessionServer"]
+
+# The events of every audio and transcript delta, built through their slots (``_slots``).
+_audio_event = builder(events.AudioEvent)
+_transcript_delta_event = builder(events.TranscriptDeltaEvent)
 
 
 class SessionServer(SessionTools):
@@ -167,14 +172,7 @@ class SessionServer(SessionTools):
             if response_id not in self._first_audio_seen:
                 self._first_audio_seen.add(response_id)
                 self._first_audio_metrics(response_id)
-        self._emit(
-            events.AudioEvent(
-                data=event.delta,
-                response_id=response_id,
-                item_id=event.item_id,
-                content_index=event.content_index,
-            )
-        )
+        self._emit(_audio_event(event.delta, response_id, event.item_id, event.content_index))
 
     def _first_audio_metrics(self, response_id: str) -> None:
         created_at = self._response_started.get(response_id)
@@ -210,12 +208,8 @@ class SessionServer(SessionTools):
     ) -> None:
         self.history.append_transcript(event.item_id, event.content_index, event.delta)
         self._emit(
-            events.TranscriptDeltaEvent(
-                role="assistant",
-                item_id=event.item_id,
-                content_index=event.content_index,
-                delta=event.delta,
-                response_id=event.response_id,
+            _transcript_delta_event(
+                "assistant", event.item_id, event.content_index, event.delta, event.response_id
             )
         )
         if self._active_guardrails:

@@ -62,6 +62,7 @@ from . import effects, events, inputs, wire
 from ._responses import is_out_of_band
 from ._session_connection import SessionConnection
 from ._session_state import MAX_APPEND_BYTES, Output
+from ._slots import builder
 from .agent import Agent
 from .audio.formats import AudioFormat
 from .config import RunConfig, SessionModelSettings
@@ -73,6 +74,8 @@ from .items import (
 from .wire.codec import Dialect
 
 __all__ = ["MAX_APPEND_BYTES", "Output", "Session"]
+
+_raw_model_event = builder(events.RawModelEvent)  # one per server event (``_slots``)
 
 
 class Session(SessionConnection):
@@ -145,14 +148,17 @@ class Session(SessionConnection):
         out: list[Output] = []
         self._out = out
         if isinstance(event, (str, bytes, bytearray)):
+            frame = event if self._redact is None and type(event) is str else None
             try:
-                event = wire.decode_server_event(self._frame_text(event), dialect=self.dialect)
+                event = wire.decode_server_event(
+                    self._frame_text(event) if frame is None else frame, dialect=self.dialect
+                )
             except RemoteProtocolError as exc:
                 out.append(events.ErrorEvent(code="malformed_frame", message=str(exc)))
                 return out
         handler = self._server_handlers.get(type(event))
         if handler is not None:
-            out.append(events.RawModelEvent(data=event))  # type: ignore[arg-type]
+            out.append(_raw_model_event(event))
             if self._state not in ("closed", "reconnecting"):  # none of a connection gone
                 try:
                     handler(event)
@@ -164,7 +170,7 @@ class Session(SessionConnection):
                     self._maybe_recycle()
             return out
         if isinstance(event, wire.UnknownServerEvent):
-            out.append(events.RawModelEvent(data=event))
+            out.append(_raw_model_event(event))
             return out
         command = self._commands.get(type(event))
         if command is not None:

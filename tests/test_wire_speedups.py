@@ -182,3 +182,54 @@ def test_damaged_server_events_fail_the_same(
     fast, stdlib = both(lambda: wire.decode_server_event(damaged))
     assert fast[0] == stdlib[0]
     assert same(fast, stdlib)
+
+
+# The events whose decoder checks every value it keeps (``Codec.decode_flat``): orjson's parse is
+# trusted there without a walk, so the values json and orjson could disagree on are put into
+# their fields and beside them.
+FLAT_TYPES = sorted(
+    t for t in samples.SERVER_SAMPLES if wire.codec._SERVER[t].decode_flat is not None
+)
+ODD_VALUES = [
+    "18446744073709551616",  # past 64 bits: orjson's float, json's int
+    "9223372036854775808",
+    "-9223372036854775809",
+    "123456789012345678901234567890",
+    "1e400",
+    "1.0",
+    "-0",
+    '"\\ud800"',
+    '"\\u0000"',
+    '"AAA="',
+    '"0000="',
+    "[" * 70 + "]" * 70,  # deeper than the walk trusts
+    "[" * 1020 + "]" * 1020,  # past json's recursion limit, within orjson's
+    '{"a":' * 70 + "1" + "}" * 70,
+    "[1, 2.5]",
+    "null",
+    "true",
+]
+
+
+def test_the_hot_events_take_the_unchecked_path() -> None:
+    # The figure bench/session.py reports rests on these: every audio and transcript delta.
+    for event_type in (
+        "response.output_audio.delta",
+        "response.output_audio_transcript.delta",
+        "response.output_text.delta",
+        "response.function_call_arguments.delta",
+    ):
+        assert event_type in FLAT_TYPES
+
+
+def test_flat_events_with_odd_values_decode_or_fail_the_same() -> None:
+    # Every flat event, with each of its fields (and a key beside them) set to each odd value:
+    # a few thousand decodes, each both ways.
+    for event_type in FLAT_TYPES:
+        sample = samples.SERVER_SAMPLES[event_type]
+        for key in [*(k for k in sample if k != "type"), "extra"]:
+            rest = json.dumps({k: v for k, v in sample.items() if k != key})
+            for odd in ODD_VALUES:
+                text = rest[:-1] + f', "{key}": {odd}' + "}"
+                fast, stdlib = both(lambda text=text: wire.decode_server_event(text))
+                assert same(fast, stdlib), (text[:200], fast, stdlib)

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import attrs
 
 from .._repr import json_kind
+from .._slots import slot_setters
 from ..errors import LocalProtocolError, RemoteProtocolError
 from . import speedups
 
@@ -75,6 +76,12 @@ class Codec:
     fields: tuple[_Field, ...]
     decode: Callable[[dict[str, Any]], Any]
     encode: Callable[[Any], dict[str, Any]]
+    decode_flat: Callable[[dict[str, Any]], Any] | None = None
+    """For a class whose every field is a string, integer, boolean or base64 text (or null):
+    ``decode`` where the object has no key but the header's and the fields' (so that the
+    decoder has checked every value in it), and None where it has another key or fails a
+    check, with no error raised. None for other classes. The speed extra's fast path
+    (``codec._decode_ga_unchecked``)."""
 
 
 def _remote_failure(label: str, name: str, value: Any, expected: str) -> RemoteProtocolError:
@@ -121,7 +128,6 @@ def compile_codec(cls: type, label: str, *, header: dict[str, Any] | None = None
         "_codecs": _CODECS,
     }
     dec: list[str] = ["def decode(o):"]
-    args: list[str] = []
     for i, f in enumerate(fields):
         v = f"v{i}"
         namespace[f"_exp{i}"] = _expected(f)
@@ -156,8 +162,11 @@ def compile_codec(cls: type, label: str, *, header: dict[str, Any] | None = None
                 f"            if type(_e) is not dict: raise _fail(_label, {f.name!r}, "
                 f"{v}, 'an array of objects')"
             )
-        args.append(f"{f.name}={v}")
-    dec.append(f"    return _cls({', '.join(args)})")
+    build = _build_lines(cls, namespace)
+    dec += build
+    flat = all(f.kind in ("str", "int", "bool", "bytes") for f in fields)
+    if flat:
+        dec += ["", *_flat_decoder(fields, len(header or {})), *build]
 
     enc: list[str] = ["def encode(e):", "    d = dict(_header)"]
     for i, f in enumerate(fields):
@@ -185,9 +194,50 @@ def compile_codec(cls: type, label: str, *, header: dict[str, Any] | None = None
     speedups.bind(namespace)  # _b64decode, _b64encode: the codec's current path
     source = "\n".join(dec) + "\n\n" + "\n".join(enc) + "\n"
     exec(compile(source, f"<wire codec {cls.__name__}>", "exec"), namespace)
-    codec = Codec(cls, fields, namespace["decode"], namespace["encode"])
+    codec = Codec(
+        cls, fields, namespace["decode"], namespace["encode"], namespace.get("decode_flat")
+    )
     _CODECS[cls] = codec
     return codec
+
+
+def _build_lines(cls: type, namespace: dict[str, Any]) -> list[str]:
+    """The decoder's last lines: the instance of ``cls`` from ``v0``, ``v1``..., stored
+    through its slots at half the cost of attrs' frozen ``__init__`` (``_slots``; a wire class
+    is plain data, and one with a validator or converter is refused here)."""
+    namespace["_new"] = object.__new__
+    lines = ["    e = _new(_cls)"]
+    for i, (_, setter) in enumerate(slot_setters(cls)):
+        namespace[f"_set{i}"] = setter
+        lines.append(f"    _set{i}(e, v{i})")
+    return [*lines, "    return e"]
+
+
+def _flat_decoder(fields: tuple[_Field, ...], header_keys: int) -> list[str]:
+    """``decode_flat``'s lines up to the build (see ``Codec.decode_flat``): a required field
+    by subscript (cheaper than ``get``), any failure a plain None, and a count of the keys it
+    knows, which must be all the object has."""
+    lines = ["def decode_flat(o):", "    try:"]
+    required = [(i, f) for i, f in enumerate(fields) if f.required and not f.optional]
+    lines += [f"        v{i} = o[{f.name!r}]" for i, f in required] or ["        pass"]
+    lines += ["    except KeyError:", "        return None"]
+    lines.append(f"    n = {header_keys + len(required)}")
+    for i, f in enumerate(fields):
+        v = f"v{i}"
+        if not (f.required and not f.optional):
+            lines.append(f"    {v} = o.get({f.name!r}, _MISSING)")
+            lines.append(f"    if {v} is _MISSING: {v} = None")
+            lines.append("    else: n += 1")
+            guard = f"{v} is not None and "
+        else:
+            guard = ""
+        lines.append(f"    if {guard}{_decode_check(f, v)}: return None")
+        if f.kind == "bytes":
+            lines.append(f"    if {v} is not None:" if guard else "    if True:")
+            lines.append(f"        try: {v} = _b64decode({v})")
+            lines.append("        except ValueError: return None")
+    lines.append("    if len(o) != n: return None")
+    return lines
 
 
 def _decode_check(f: _Field, v: str) -> str:

@@ -13,7 +13,10 @@ results are the same either way, values and errors alike:
   And so does text nested deeper than ``MAX_FAST_DEPTH``: the two nest to different depths
   (orjson to 1,024, json to what is left of the recursion limit), and only json's limit is
   the standard library's answer. Both checks are one walk over the parsed values (a few
-  dozen in a realtime event), far cheaper than a scan of the text.
+  dozen in a realtime event), far cheaper than a scan of the text. The codec skips even the
+  walk for the events whose every field is a string, integer, boolean or base64 text (the
+  audio and transcript deltas among them): its decoder checks each value it keeps, takes an
+  object with no other key, and leaves the rest to the walk or to json (``unchecked_loads``).
 - base64 decodes in strict mode either way: what ``pybase64.b64decode(validate=True)``
   accepts, ``binascii.a2b_base64(strict_mode=True)`` accepts alike (a test checks it); what it
   refuses goes to binascii, which decides (it takes a few odd endings, such as ``"0000="``).
@@ -42,7 +45,17 @@ try:
 except ImportError:  # pragma: no cover
     pybase64 = None  # type: ignore[assignment]
 
-__all__ = ["AVAILABLE", "active", "b64decode", "b64encode", "bind", "loads", "use"]
+__all__ = [
+    "AVAILABLE",
+    "active",
+    "agrees_with_json",
+    "b64decode",
+    "b64encode",
+    "bind",
+    "loads",
+    "unchecked_loads",
+    "use",
+]
 
 AVAILABLE = orjson is not None and pybase64 is not None
 """Whether the speed extra is installed."""
@@ -68,25 +81,26 @@ def _fast_loads(text: str) -> Any:
         value = orjson.loads(text)
     except orjson.JSONDecodeError:  # what orjson refuses, json decides (see the module doc)
         return _json_loads(text)
+    return value if agrees_with_json(value) else _json_loads(text)
+
+
+def agrees_with_json(value: Any) -> bool:
+    """Whether ``value``, parsed by orjson, is what ``json`` gives for the same text: no float
+    at or past 2**63 (which may be an integer orjson rounded), no nesting deeper than
+    ``MAX_FAST_DEPTH`` (where json's recursion limit may differ)."""
     kind = type(value)
     if kind is dict or kind is list:
-        if not _json_would_agree(value, 1):
-            return _json_loads(text)
-    elif kind is float and not -_INT64 < value < _INT64:
-        return _json_loads(text)
-    return value
+        return _nested_agree(value, 1)
+    return kind is not float or -_INT64 < value < _INT64
 
 
-def _json_would_agree(value: Any, depth: int) -> bool:
-    """In the dict or list ``value``: no float at or past 2**63 (which may be an integer
-    orjson rounded), no nesting deeper than ``MAX_FAST_DEPTH`` (where json's recursion limit
-    may differ)."""
+def _nested_agree(value: Any, depth: int) -> bool:
     if depth > MAX_FAST_DEPTH:
         return False
     for item in value.values() if type(value) is dict else value:
         kind = type(item)
         if kind is dict or kind is list:
-            if not _json_would_agree(item, depth + 1):
+            if not _nested_agree(item, depth + 1):
                 return False
         elif kind is float and not -_INT64 < item < _INT64:
             return False
@@ -106,6 +120,11 @@ def _fast_b64encode(data: bytes | bytearray | memoryview) -> str:
 
 loads: Callable[[str], Any] = _json_loads
 """Parse one JSON text (the codec calls it as ``speedups.loads``)."""
+unchecked_loads: Callable[[str], Any] | None = None
+"""orjson's own parse while the accelerators are in use, else None: what it returns is the
+standard library's answer only where ``agrees_with_json`` says so, or where the caller checks
+as much itself (the codec's decoders of scalar-only events: ``wire.codec``). It raises
+``ValueError`` for text that json must decide."""
 b64decode: Callable[[str], bytes] = _std_b64decode
 """Strict base64 to bytes (``ValueError`` for anything else)."""
 b64encode: Callable[[bytes | bytearray | memoryview], str] = _std_b64encode
@@ -129,12 +148,14 @@ def active() -> bool:
 
 def use(on: bool) -> bool:
     """Use the accelerators (when installed) or the standard library; returns ``active()``."""
-    global loads, b64decode, b64encode, _active
+    global loads, unchecked_loads, b64decode, b64encode, _active
     _active = on and AVAILABLE
     if _active:
         loads, b64decode, b64encode = _fast_loads, _fast_b64decode, _fast_b64encode
+        unchecked_loads = orjson.loads
     else:
         loads, b64decode, b64encode = _json_loads, _std_b64decode, _std_b64encode
+        unchecked_loads = None
     for namespace in _namespaces:
         namespace["_b64decode"] = b64decode
         namespace["_b64encode"] = b64encode
