@@ -290,7 +290,13 @@ class History:
         self._heard.pop(item_id, None)
 
     def _buffer(self, item_id: str, key: int, delta: str) -> None:
-        chunks = self._pending.setdefault(item_id, {}).setdefault(key, [])
+        # get before set: setdefault would build a dict and a list per delta only to drop them.
+        pending = self._pending.get(item_id)
+        if pending is None:
+            pending = self._pending[item_id] = {}
+        chunks = pending.get(key)
+        if chunks is None:
+            chunks = pending[key] = []
         chunks.append(delta)
         if len(chunks) >= _COMPACT_AT:
             chunks[:] = ["".join(chunks)]

@@ -166,7 +166,8 @@ class Session(SessionConnection):
                     # A local error here means server data reached a part (the History...)
                     # that refuses it: still the server's fault, never a crash.
                     out.append(events.ErrorEvent(code="invalid_server_event", message=str(exc)))
-                if self._recycle_at is not None:
+                due = self._recycle_at
+                if due is not None and self._now >= due:
                     self._maybe_recycle()
             return out
         if isinstance(event, wire.UnknownServerEvent):

@@ -81,7 +81,7 @@ class Codec:
     ``decode`` where the object has no key but the header's and the fields' (so that the
     decoder has checked every value in it), and None where it has another key or fails a
     check, with no error raised. None for other classes. The speed extra's fast path
-    (``codec._decode_ga_unchecked``)."""
+    (``codec.decode_server_event``)."""
 
 
 def _remote_failure(label: str, name: str, value: Any, expected: str) -> RemoteProtocolError:

@@ -61,6 +61,9 @@ _SERVER_BY_CLASS: dict[type, Codec] = {c.cls: c for c in _SERVER.values()}
 _SERVER_DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     t: c.decode for t, c in _SERVER.items()
 }
+_SERVER_FLAT: dict[str, Callable[[dict[str, Any]], Any]] = {
+    t: c.decode_flat for t, c in _SERVER.items() if c.decode_flat is not None
+}
 _CLIENT_BY_CLASS: dict[type, Codec] = {c.cls: c for c in _CLIENT.values()}
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -97,11 +100,31 @@ def decode_server_event(data: str | bytes, *, dialect: Dialect = "ga") -> Server
     """
     if dialect == "ga" and type(data) is str:
         # The hot path, one frame per audio delta: parse_json_object's checks, inlined.
-        if speedups.unchecked_loads is not None:
-            event = _decode_ga_unchecked(data, speedups.unchecked_loads)
-            if event is not None:
-                return event
-            # Where orjson's answer may not be json's, json decides: the general path below.
+        loads = speedups.unchecked_loads
+        if loads is not None:
+            # The speed extra. orjson's parse is json's but for integers past 64 bits, which
+            # it makes floats, and for how deep it nests (``speedups``). An event whose fields
+            # are all strings, integers, booleans or base64 text needs no walk to know that:
+            # its decode_flat takes an object with no key but its own, every value of which it
+            # checks, and gives None for the rest (an over-long integer among them). Then the
+            # walk says whether orjson's values are json's; where they are not, or orjson
+            # refused the text, json decides, on the general path below.
+            try:
+                obj = loads(data)
+            except ValueError:
+                obj = None
+            if type(obj) is dict:
+                event_type = obj.get("type")
+                if type(event_type) is str:
+                    flat = _SERVER_FLAT.get(event_type)
+                    event = None if flat is None else flat(obj)
+                    if event is not None:
+                        return event  # type: ignore[no-any-return]
+                    if speedups.agrees_with_json(obj):
+                        decode = _SERVER_DECODERS.get(event_type)
+                        if decode is not None:
+                            return decode(obj)  # type: ignore[no-any-return]
+                        return UnknownServerEvent(type=event_type, raw=obj)
         else:
             try:
                 obj = speedups.loads(data)
@@ -119,38 +142,6 @@ def decode_server_event(data: str | bytes, *, dialect: Dialect = "ga") -> Server
     if decode is None:
         return UnknownServerEvent(type=obj["type"], raw=obj)
     return decode(obj)  # type: ignore[no-any-return]
-
-
-def _decode_ga_unchecked(text: str, loads: Callable[[str], Any]) -> ServerEvent | None:
-    """A GA frame parsed by orjson (the speed extra), or None where json must decide.
-
-    orjson's parse is json's except for integers past 64 bits, which it makes floats, and for
-    how deep it nests (``speedups``). An event whose fields are all strings, integers, booleans
-    or base64 text needs no walk to know that: when the object has no key but those fields,
-    the decoder has checked every value, and what fails it (an over-long integer among them)
-    goes to json, whose answer, a value or the same error, stands. Any other event is walked.
-    """
-    try:
-        obj = loads(text)
-    except ValueError:
-        return None
-    if type(obj) is not dict:
-        return None
-    event_type = obj.get("type")
-    if type(event_type) is not str:
-        return None
-    codec = _SERVER.get(event_type)
-    if codec is not None and codec.decode_flat is not None:
-        # None for an object with another key, or one that fails a check (an over-long
-        # integer among them): the walk, or json, decides.
-        event = codec.decode_flat(obj)
-        if event is not None:
-            return event  # type: ignore[no-any-return]
-    if not speedups.agrees_with_json(obj):
-        return None
-    if codec is None:
-        return UnknownServerEvent(type=event_type, raw=obj)
-    return codec.decode(obj)  # type: ignore[no-any-return]
 
 
 def decode_client_event(data: str | bytes, *, dialect: Dialect = "ga") -> ClientEvent:

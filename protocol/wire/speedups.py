@@ -109,7 +109,9 @@ def _nested_agree(value: Any, depth: int) -> bool:
 
 def _fast_b64decode(data: str) -> bytes:
     try:
-        return pybase64.b64decode(data, validate=True)
+        # Positional (altchars, validate): pybase64's keyword parsing costs a third as much
+        # again as decoding a 100 ms delta.
+        return pybase64.b64decode(data, None, True)
     except ValueError:  # what pybase64 refuses, binascii decides (it is laxer at the end)
         return _std_b64decode(data)
 
