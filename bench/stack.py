@@ -99,19 +99,57 @@ Both apply under TLS too. Per read, the driver checks the core's timer once for 
 and skips the flush coroutine when nothing is queued; the fast frame path asks whether wsproto
 is idle once per read.
 
+After the third round (the core on the speed extra's path: the scalar-only events decoded with
+no walk, every event built through its slots; a new, faster machine, 2 cores; 9 rounds):
+
+    client                                     burst   paced    send  duplex
+    websockets + json + base64 (floor)         1.00x   1.00x   1.00x   1.00x
+    openai-python 3.57.0                       3.91x   2.22x  10.96x   3.15x
+    openai-agents 0.24.0                       2.83x   2.27x   1.05x   1.51x
+    realtime-sansio, asyncio                   1.23x   1.47x   0.90x   1.20x
+    realtime-sansio, trio                      1.20x   1.48x   0.96x   1.37x
+    realtime-sansio, asyncio, speed extra      0.79x   1.29x   0.84x   1.20x
+    realtime-sansio, trio, speed extra         0.77x   1.43x   0.85x   1.36x
+
+    the floor's CPU: burst 19.5 us/frame, paced 74.8 us/frame, send 14.3 us/append,
+        duplex 185.4 us/frame
+    ours vs openai-agents, burst: asyncio 0.43x, trio 0.42x, asyncio-speed 0.28x, trio-speed 0.27x
+    ours vs openai-agents, paced: asyncio 0.65x, trio 0.65x, asyncio-speed 0.57x, trio-speed 0.63x
+    sessions per core (duplex, 24 kHz both ways): floor 204, openai 65, agents 135,
+        ours-asyncio 170, ours-trio 149, ours-asyncio-speed 169, ours-trio-speed 150
+    idle session memory: 59.6 KiB (asyncio), 51.5 KiB (trio) (tracemalloc)
+
+What changed in the third round (the core, ``bench/session.py``): with the speed extra, the 27
+event types whose fields are all strings, integers, booleans or base64 text (every audio and
+transcript delta) no longer pay for the walk that keeps orjson's values identical to json's:
+their generated ``decode_flat`` checks every value it keeps and takes an object with no other
+key, and leaves anything else to the walk or to json. Every wire event, and the session's
+per-frame events (``RawModelEvent``, ``AudioEvent``, ``TranscriptDeltaEvent``), is built
+through its slot descriptors (``_slots``) instead of attrs' frozen ``__init__``, which binds
+``object.__setattr__`` anew per instance: 0.41 us against 0.87 us for a 7-field event.
+pybase64 is called with positional arguments (its keyword parsing cost a third as much again
+as decoding a 100 ms delta), and the History no longer builds a dict and a list per delta
+(``setdefault``'s defaults). Decode plus ``Session.handle`` with the speed extra went from 0.66x
+to 0.82x of the stdlib floor to a median of 0.48x (0.43x to 0.61x over five processes).
+
 Where the rest goes (paced): the event loop's iterations: on asyncio three per frame (the
 socket's callback, the reader task, the subscriber task; the floor has two, websockets parses in
 the protocol callback), each with its epoll call; on trio two batches per frame; then the
-Session and the codec (about 23 us per event with the stdlib, 13 with the speed extra, in
-``bench/session.py``), then the subscription and the WebSocket's framing (a few us). In burst,
-the Session and the codec are most of what is left: ``bench/session.py`` puts decode +
-``Session.handle`` at about 1.5x its stdlib floor (json + base64) and 0.9x with the speed extra
-(target 0.6x, not met): orjson and pybase64 alone cost 0.18x of that floor, decoding into typed,
-checked attrs events brings it to 0.6x (the per-field checks, the frozen attrs constructors, the
-walk that keeps orjson's results identical to json's: about 0.5 us an event), and the Session's
-handling adds 0.28x.
+Session and the codec (on the third round's machine about 13 us per event with the stdlib, 5
+with the speed extra, in ``bench/session.py``), then the subscription and the WebSocket's
+framing (a few us). In burst, the Session and the codec are most of what is left:
+``bench/session.py`` puts decode + ``Session.handle`` at about 1.3x its stdlib floor (json +
+base64) and 0.48x with the speed extra: orjson alone is about 2.8 us of the 5.1 us an event
+costs on that path (most of it the 100 ms audio deltas, whose 6,400 base64 characters it copies
+into a string), decoding into typed, checked events about 1.1 us (pybase64 among it), and the
+Session's handling about 1.2 us (its per-event bookkeeping, the raw event, the audio or
+transcript event, the History).
 
-Tried and did not help (or not enough to keep): decoding base64 leniently and checking it by
+Tried and did not help (or not enough to keep): in the third round, a cheaper check in place
+of the walk (``frozenset.issuperset(map(type, values))``: 0.24 us against 0.37 us for a flat
+event, superseded by no check at all where the decoder sees every value), and storing fields
+with ``object.__setattr__`` after ``object.__new__`` (0.66 us a 7-field event, against 0.41 us
+through the slot descriptors); before it, decoding base64 leniently and checking it by
 re-encoding (to spare the stdlib's strict mode): slower than strict mode (26 us against 23 us
 for a 100 ms delta). Leaving asyncio's socket readable in burst mode: the same cost as pausing
 it, within the noise (1.06x against 1.05x of the floor, 15 interleaved runs in one process), so
