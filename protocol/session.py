@@ -148,11 +148,10 @@ class Session(SessionConnection):
         out: list[Output] = []
         self._out = out
         if isinstance(event, (str, bytes, bytearray)):
-            frame = event if self._redact is None and type(event) is str else None
+            # A str frame with nothing to redact, the common case, goes to the codec as it is.
+            text = event if type(event) is str and self._redact is None else self._frame_text(event)
             try:
-                event = wire.decode_server_event(
-                    self._frame_text(event) if frame is None else frame, dialect=self.dialect
-                )
+                event = wire.decode_server_event(text, dialect=self.dialect)
             except RemoteProtocolError as exc:
                 out.append(events.ErrorEvent(code="malformed_frame", message=str(exc)))
                 return out
