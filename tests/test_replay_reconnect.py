@@ -67,7 +67,10 @@ async def test_a_reconnecting_session_is_recorded_and_replays_exactly(
     assert result.mismatch is None and result.frames > 0
     assert main(["replay", str(path), "--check"]) == 0
     out = capsys.readouterr().out
-    assert "reconnecting, attempt 2" in out and "reconnected:" in out
+    assert "connection lost (connection closed (code 1006)" in out
+    # The second line names the failed attempt, not a lost connection.
+    assert "attempt 1 failed (OSError: Network is unreachable): reconnecting, attempt 2" in out
+    assert "reconnected:" in out
     assert "check passed" in out
 
 

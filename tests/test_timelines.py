@@ -39,6 +39,25 @@ def test_the_timeline_shows_interruptions_trips_and_errors() -> None:
     assert timeline.errors == 1
 
 
+def test_the_timeline_tells_a_lost_connection_from_a_failed_attempt() -> None:
+    out = io.StringIO()
+    timeline = Timeline(out, clock=lambda: 0.0)
+    timeline.handle(events.ReconnectingEvent(attempt=1, delay_s=0.25, code=1011, reason=""))
+    timeline.handle(
+        events.ReconnectingEvent(attempt=2, delay_s=0.5, code=503, reason="Service Unavailable")
+    )
+    timeline.handle(
+        events.ReconnectingEvent(attempt=3, delay_s=1.0, code=None, reason="OSError: refused")
+    )
+    assert out.getvalue().splitlines() == [
+        "  0.00s  connection lost (connection closed (code 1011): the server hit an internal"
+        " error): reconnecting, attempt 1 in 0.25 s",
+        "  0.00s  attempt 1 failed (HTTP 503: Service Unavailable): reconnecting, attempt 2"
+        " in 0.50 s",
+        "  0.00s  attempt 2 failed (OSError: refused): reconnecting, attempt 3 in 1.00 s",
+    ]
+
+
 @pytest.mark.anyio
 async def test_the_voice_timeline_shows_a_failed_stage() -> None:
     out = io.StringIO()

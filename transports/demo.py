@@ -228,10 +228,12 @@ class Timeline:
         elif isinstance(event, events.ConnectionClosedEvent):
             self.closed = describe_close(event.code, event.reason)
         elif isinstance(event, events.ReconnectingEvent):
-            self.line(
-                f"connection lost ({describe_close(event.code, event.reason)}): reconnecting,"
-                f" attempt {event.attempt} in {event.delay_s:.2f} s"
-            )
+            if event.attempt == 1:
+                cause = f"connection lost ({describe_close(event.code, event.reason)})"
+            else:  # what ended the previous attempt: a refused handshake's status, or why
+                status = f"HTTP {event.code}: " if event.code is not None else ""
+                cause = f"attempt {event.attempt - 1} failed ({status}{event.reason})"
+            self.line(f"{cause}: reconnecting, attempt {event.attempt} in {event.delay_s:.2f} s")
         elif isinstance(event, events.ReconnectedEvent | events.SessionRecycledEvent):
             what = "reconnected" if isinstance(event, events.ReconnectedEvent) else "recycled"
             self.line(
