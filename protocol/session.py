@@ -148,10 +148,11 @@ class Session(SessionConnection):
         out: list[Output] = []
         self._out = out
         if isinstance(event, (str, bytes, bytearray)):
-            # A str frame with nothing to redact, the common case, goes to the codec as it is.
-            text = event if type(event) is str and self._redact is None else self._frame_text(event)
             try:
-                event = wire.decode_server_event(text, dialect=self.dialect)
+                # A str frame with nothing to redact, the common case, goes to the codec as is.
+                if type(event) is not str or self._redact is not None:
+                    event = self._frame_text(event)  # may raise: bytes that are not UTF-8
+                event = wire.decode_server_event(event, dialect=self.dialect)
             except RemoteProtocolError as exc:
                 out.append(events.ErrorEvent(code="malformed_frame", message=str(exc)))
                 return out
